@@ -1,0 +1,118 @@
+"""Who may see and do what. Every read of tickets for a person goes through here.
+
+- Admins and supervisors see every ticket.
+- Agents see tickets of their teams, tickets assigned to them, and tickets no team owns yet.
+- Requesters see tickets they requested; tickets of their organization they watch; and all
+  of their organization's tickets when the organization trusts them to
+  (``sees_organization_tickets``). Never another organization's, never an internal message.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from soporte.lib.errors import NotFound, PermissionDenied
+from soporte.tickets.models import Attachment, Message, Ticket
+
+from .models import User
+
+
+def team_ids(user: User) -> frozenset[int]:
+    """The ids of the user's teams; one query, cached on the user object."""
+    cached = getattr(user, "_soporte_team_ids", None)
+    if cached is None:
+        cached = frozenset(user.teams.values_list("id", flat=True))
+        user._soporte_team_ids = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _requester_scope(user: User) -> Q:
+    scope = Q(requester=user)
+    if user.organization_id:
+        if user.sees_organization_tickets:
+            scope |= Q(organization_id=user.organization_id)
+        else:
+            scope |= Q(organization_id=user.organization_id, watchers=user)
+    return scope
+
+
+def visible_tickets(user: User) -> QuerySet[Ticket]:
+    """The tickets this person may see. The only way to list tickets for a person."""
+    tickets = Ticket.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return tickets.none()
+    if user.is_supervisor:
+        return tickets
+    if user.is_agent:
+        return tickets.filter(
+            Q(team_id__in=team_ids(user)) | Q(assignee=user) | Q(team__isnull=True)
+        )
+    scope = _requester_scope(user)
+    if user.organization_id and not user.sees_organization_tickets:
+        # The watcher join may repeat a row; a subquery keeps the outer query distinct-free.
+        return tickets.filter(pk__in=Ticket.objects.filter(scope).values("pk"))
+    return tickets.filter(scope)
+
+
+def can_view(user: User, ticket: Ticket) -> bool:
+    """The same rule as visible_tickets, for one loaded ticket (no query for most users)."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_supervisor:
+        return True
+    if user.is_agent:
+        return (
+            ticket.team_id is None
+            or ticket.team_id in team_ids(user)
+            or ticket.assignee_id == user.id
+        )
+    if ticket.requester_id == user.id:
+        return True
+    if not user.organization_id or ticket.organization_id != user.organization_id:
+        return False
+    return user.sees_organization_tickets or ticket.watchers.filter(pk=user.pk).exists()
+
+
+def get_visible_ticket(user: User, number: int) -> Ticket:
+    """The ticket with this number, or NotFound when it does not exist *or* is hidden."""
+    ticket = (
+        visible_tickets(user)
+        .select_related("requester", "assignee", "team", "organization", "category")
+        .filter(number=number)
+        .first()
+    )
+    if ticket is None:
+        raise NotFound(f"Ticket #{number} not found.")
+    return ticket
+
+
+def visible_messages(user: User, ticket: Ticket) -> QuerySet[Message]:
+    messages = ticket.messages.all()
+    return messages if user.is_agent else messages.filter(internal=False)
+
+
+def visible_attachments(user: User, ticket: Ticket) -> QuerySet[Attachment]:
+    attachments = ticket.attachments.all()
+    return attachments if user.is_agent else attachments.filter(internal=False)
+
+
+def require_agent(user: User) -> None:
+    if not user.is_agent:
+        raise PermissionDenied("Only agents may do this.")
+
+
+def require_admin(user: User) -> None:
+    if not user.is_admin:
+        raise PermissionDenied("Only administrators may do this.")
+
+
+def require_view(user: User, ticket: Ticket) -> None:
+    if not can_view(user, ticket):
+        # Hidden tickets look absent, so their numbers do not leak.
+        raise NotFound(f"Ticket #{ticket.number} not found.")
+
+
+def require_work(user: User, ticket: Ticket) -> None:
+    """Agent actions: the person must be an agent who can see the ticket."""
+    require_agent(user)
+    require_view(user, ticket)

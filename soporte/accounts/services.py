@@ -1,0 +1,266 @@
+"""Changes to people, organizations, teams and API tokens. Admin-only unless noted."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from soporte.lib.errors import Conflict, InvalidInput, NotFound
+
+from . import policy
+from .models import ApiToken, Organization, OrganizationDomain, Role, Team, Tier, User
+
+
+def _clean_domains(domains: Iterable[str]) -> list[str]:
+    cleaned = []
+    for domain in domains:
+        domain = domain.strip().lower().lstrip("@")
+        if not domain or "." not in domain or " " in domain or "@" in domain:
+            raise InvalidInput(f"{domain!r} is not an email domain.")
+        cleaned.append(domain)
+    return cleaned
+
+
+@transaction.atomic
+def create_organization(
+    *, acting_user: User, name: str, domains: Iterable[str] = ()
+) -> Organization:
+    policy.require_admin(acting_user)
+    name = name.strip()
+    if not name:
+        raise InvalidInput("The organization needs a name.")
+    if Organization.objects.filter(name__iexact=name).exists():
+        raise Conflict(f"An organization named {name!r} already exists.")
+    organization = Organization.objects.create(name=name)
+    set_domains(organization, _clean_domains(domains))
+    return organization
+
+
+def set_domains(organization: Organization, domains: list[str]) -> None:
+    taken = OrganizationDomain.objects.filter(domain__in=domains).exclude(organization=organization)
+    if taken.exists():
+        raise Conflict(f"The domain {taken.first()} belongs to another organization.")
+    organization.domains.exclude(domain__in=domains).delete()
+    existing = set(organization.domains.values_list("domain", flat=True))
+    OrganizationDomain.objects.bulk_create(
+        [
+            OrganizationDomain(organization=organization, domain=d)
+            for d in domains
+            if d not in existing
+        ]
+    )
+
+
+@transaction.atomic
+def update_organization(
+    organization: Organization,
+    *,
+    acting_user: User,
+    name: str | None = None,
+    domains: Iterable[str] | None = None,
+) -> Organization:
+    policy.require_admin(acting_user)
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise InvalidInput("The organization needs a name.")
+        clash = Organization.objects.filter(name__iexact=name).exclude(pk=organization.pk)
+        if clash.exists():
+            raise Conflict(f"An organization named {name!r} already exists.")
+        organization.name = name
+        organization.save(update_fields=["name"])
+    if domains is not None:
+        set_domains(organization, _clean_domains(domains))
+    return organization
+
+
+def _check_role(role: str, tier: str) -> tuple[Role, str]:
+    role = Role(role)
+    if role == Role.AGENT and not tier:
+        tier = Tier.L1
+    if tier:
+        tier = Tier(tier)
+    if role == Role.REQUESTER and tier:
+        raise InvalidInput("Requesters have no tier.")
+    return role, tier
+
+
+@transaction.atomic
+def create_user(
+    *,
+    acting_user: User | None,
+    username: str,
+    email: str = "",
+    password: str | None = None,
+    role: str = Role.REQUESTER,
+    tier: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    organization: Organization | None = None,
+    teams: Iterable[Team] = (),
+    language: str = "en",
+    sees_organization_tickets: bool = False,
+) -> User:
+    """Create an account. acting_user None is the system itself (demo data, mail intake)."""
+    if acting_user is not None:
+        policy.require_admin(acting_user)
+    username = username.strip()
+    if not username:
+        raise InvalidInput("A username is required.")
+    role, tier = _check_role(role, tier)
+    if User.objects.filter(username__iexact=username).exists():
+        raise Conflict(f"The username {username!r} is taken.")
+    email = email.strip().lower()
+    if email and User.objects.filter(email__iexact=email).exists():
+        raise Conflict(f"Another account uses {email}.")
+    user = User(
+        username=username,
+        email=email,
+        role=role,
+        tier=tier,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        organization=organization,
+        language=language if language in ("en", "es") else "en",
+        sees_organization_tickets=sees_organization_tickets,
+        is_staff=role == Role.ADMIN,
+        is_superuser=role == Role.ADMIN,
+    )
+    if password:
+        try:
+            validate_password(password, user)
+        except ValidationError as error:
+            raise InvalidInput(" ".join(error.messages)) from None
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    try:
+        user.save()
+    except IntegrityError:
+        raise Conflict(f"The username {username!r} is taken.") from None
+    if teams:
+        user.teams.set(list(teams))
+    return user
+
+
+@transaction.atomic
+def update_user(
+    user: User,
+    *,
+    acting_user: User,
+    role: str | None = None,
+    tier: str | None = None,
+    organization: Organization | None | object = ...,
+    teams: Iterable[Team] | None = None,
+    is_active: bool | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    language: str | None = None,
+) -> User:
+    policy.require_admin(acting_user)
+    if user.pk == acting_user.pk and (is_active is False or (role and role != Role.ADMIN)):
+        raise InvalidInput("You cannot disable or demote your own account.")
+    new_role, new_tier = _check_role(role or user.role, tier if tier is not None else user.tier)
+    if new_role == Role.REQUESTER:
+        new_tier = ""
+    user.role, user.tier = new_role, new_tier
+    user.is_staff = user.is_superuser = new_role == Role.ADMIN
+    if organization is not ...:
+        user.organization = organization  # type: ignore[assignment]
+    if is_active is not None:
+        user.is_active = is_active
+    if first_name is not None:
+        user.first_name = first_name.strip()
+    if last_name is not None:
+        user.last_name = last_name.strip()
+    if language is not None:
+        if language not in ("en", "es"):
+            raise InvalidInput("The language must be 'en' or 'es'.")
+        user.language = language
+    user.save()
+    if teams is not None:
+        user.teams.set(list(teams))
+    return user
+
+
+@transaction.atomic
+def create_team(
+    *,
+    acting_user: User,
+    name: str,
+    tier: str = Tier.L1,
+    email: str = "",
+    members: Iterable[User] = (),
+    escalation_team: Team | None = None,
+) -> Team:
+    policy.require_admin(acting_user)
+    name = name.strip()
+    if not name:
+        raise InvalidInput("The team needs a name.")
+    if Team.objects.filter(name__iexact=name).exists():
+        raise Conflict(f"A team named {name!r} already exists.")
+    team = Team.objects.create(
+        name=name, tier=Tier(tier), email=email, escalation_team=escalation_team
+    )
+    members = list(members)
+    for member in members:
+        if not member.is_agent:
+            raise InvalidInput(f"{member} is not an agent.")
+    team.members.set(members)
+    return team
+
+
+# -- API tokens (every user, for themself) --------------------------------------------
+
+
+@transaction.atomic
+def create_api_token(*, acting_user: User, name: str) -> tuple[ApiToken, str]:
+    """A new token and its full key. The key is returned once and never stored."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("Give the token a name, e.g. the script that will use it.")
+    key_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=acting_user, name=name[:100], key_id=key_id, key_hash=ApiToken.hash_secret(secret)
+    )
+    return token, f"{ApiToken.PREFIX}{key_id}_{secret}"
+
+
+def authenticate_token(key: str) -> User | None:
+    """The active user behind a token key, or None. Updates last use at most each minute."""
+    if not key.startswith(ApiToken.PREFIX):
+        return None
+    key_id, _, secret = key[len(ApiToken.PREFIX) :].partition("_")
+    if not key_id or not secret:
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_id=key_id, revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not secrets.compare_digest(token.key_hash, ApiToken.hash_secret(secret)):
+        return None
+    if not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+@transaction.atomic
+def revoke_api_token(*, acting_user: User, token_id: int) -> ApiToken:
+    tokens = ApiToken.objects.all() if acting_user.is_admin else acting_user.api_tokens.all()
+    token = tokens.filter(pk=token_id).first()
+    if token is None:
+        raise NotFound("Token not found.")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token

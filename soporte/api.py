@@ -1,0 +1,77 @@
+"""The REST API root (/api/v1): authentication, error shapes, and each area's router."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.middleware.csrf import CsrfViewMiddleware
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.security import APIKeyCookie, HttpBearer
+
+from soporte.accounts.api import router as accounts_router
+from soporte.accounts.services import authenticate_token
+from soporte.lib.errors import ServiceError
+from soporte.tickets.api import categories_router
+from soporte.tickets.api import router as tickets_router
+
+log = logging.getLogger(__name__)
+
+
+class TokenAuth(HttpBearer):
+    """`Authorization: Bearer sop_...`, a personal token made at POST /api/v1/tokens."""
+
+    def authenticate(self, request: HttpRequest, token: str):
+        return authenticate_token(token)
+
+
+class SessionAuth(APIKeyCookie):
+    """The signed-in browser session; unsafe methods must carry the CSRF token."""
+
+    param_name = "sessionid"
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        return request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+
+    def authenticate(self, request: HttpRequest, key: str | None):
+        user = getattr(request, "user", None)
+        if not key or user is None or not user.is_authenticated:
+            return None
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            reason = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+            if reason is not None:
+                raise HttpError(403, "CSRF check failed: send the X-CSRFToken header.")
+        return user
+
+
+api = NinjaAPI(
+    title="Soporte API",
+    version="1",
+    description="Help desk tickets, people and teams. Authenticate with a personal token "
+    "(`Authorization: Bearer sop_...`) or a signed-in session.",
+    auth=[TokenAuth(), SessionAuth()],
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+@api.exception_handler(ServiceError)
+def service_error(request: HttpRequest, exc: ServiceError):
+    return api.create_response(request, {"detail": exc.message}, status=exc.status)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request: HttpRequest, exc: AuthenticationError):
+    response = api.create_response(
+        request, {"detail": "Authentication required: a token or a session."}, status=401
+    )
+    response["WWW-Authenticate"] = 'Bearer realm="soporte"'
+    return response
+
+
+api.add_router("/tickets", tickets_router)
+api.add_router("/categories", categories_router)
+api.add_router("", accounts_router)

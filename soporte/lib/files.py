@@ -1,0 +1,84 @@
+"""Uploaded files: a safe name, and a content type taken from the bytes, not the client."""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import unicodedata
+
+from .errors import UnsupportedMedia
+
+# Programs and scripts that run on a double-click are refused whatever their name says.
+BLOCKED_EXTENSIONS = frozenset(
+    {
+        "exe", "dll", "com", "scr", "pif", "msi", "msp", "bat", "cmd", "vbs", "vbe", "js",
+        "jse", "wsf", "wsh", "ps1", "psm1", "hta", "cpl", "lnk", "reg", "jar", "app", "sh",
+    }
+)  # fmt: skip
+_EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe")
+
+# Leading bytes of common formats -> their type.
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"PK\x03\x04", "application/zip"),
+    (b"\x1f\x8b", "application/gzip"),
+    (b"%!PS", "application/postscript"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/x-ole-storage"),
+)
+# Types that are ZIP or OLE containers underneath, so the signature check accepts them.
+_CONTAINER_FAMILIES = {
+    "application/zip": ("application/vnd.openxmlformats", "application/vnd.oasis", "zip",
+                        "application/epub", "application/java-archive"),
+    "application/x-ole-storage": ("application/msword", "application/vnd.ms-", "application/x-msi"),
+}  # fmt: skip
+_UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
+
+
+def safe_filename(name: str, max_length: int = 200) -> str:
+    """A file name safe to store and to offer for download: no path, no control chars."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = _UNSAFE_CHARS.sub("_", name).strip().lstrip(".").strip()
+    if not name:
+        name = "attachment"
+    if len(name) > max_length:
+        stem, dot, ext = name.rpartition(".")
+        if dot and 0 < len(ext) <= 16:
+            name = stem[: max_length - len(ext) - 1] + "." + ext
+        else:
+            name = name[:max_length]
+    return name
+
+
+def sniff(head: bytes) -> str | None:
+    for magic, content_type in _SIGNATURES:
+        if head.startswith(magic):
+            return content_type
+    return None
+
+
+def checked_content_type(filename: str, head: bytes) -> str:
+    """The type to store for a file, or UnsupportedMedia when the file is refused.
+
+    1. Executables are refused by extension and by their leading bytes.
+    2. A known signature must agree with the type the extension claims.
+    3. Otherwise the type comes from the extension, else application/octet-stream.
+    """
+    ext = filename.rpartition(".")[2].lower() if "." in filename else ""
+    if ext in BLOCKED_EXTENSIONS or head.startswith(_EXECUTABLE_MAGIC):
+        raise UnsupportedMedia(f"{filename}: programs and scripts cannot be attached.")
+    claimed = mimetypes.guess_type(filename, strict=False)[0]
+    actual = sniff(head)
+    if actual is None:
+        return claimed or "application/octet-stream"
+    if claimed is None or claimed == actual:
+        return actual
+    if any(claimed.startswith(prefix) for prefix in _CONTAINER_FAMILIES.get(actual, ())):
+        return claimed
+    raise UnsupportedMedia(
+        f"{filename}: the content is {actual}, which does not match the file name."
+    )

@@ -1,0 +1,381 @@
+"""REST endpoints for tickets: thin, each parses input and calls one service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from django.db.models import Prefetch, QuerySet
+from django.http import FileResponse, HttpRequest
+from ninja import File, Form, Query, Router, Schema
+from ninja import Status as HttpStatus
+from ninja.files import UploadedFile
+from pydantic import Field
+
+from soporte.accounts import policy
+from soporte.accounts.models import Team, Tier, User
+from soporte.lib.errors import InvalidInput, NotFound, PermissionDenied
+from soporte.lib.schema import AwareDatetime, Id, Number, text
+
+from . import services
+from .models import Attachment, Category, Channel, Message, Priority, Status, Ticket, TicketEvent
+from .queries import TicketFilter, paginate
+from .schemas import (
+    AssignIn,
+    AttachmentOut,
+    CategoryIn,
+    CategoryOut,
+    EventOut,
+    MergeIn,
+    MessageIn,
+    MessageOut,
+    ReopenIn,
+    ResolveIn,
+    SortName,
+    StatusIn,
+    TicketDetail,
+    TicketIn,
+    TicketPage,
+    TicketPatch,
+    TierMoveIn,
+    Versioned,
+)
+
+router = Router(tags=["tickets"])
+categories_router = Router(tags=["categories"])
+
+_RELATED = ("requester", "assignee", "team", "organization", "category", "merged_into")
+
+
+def _with_related(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    return tickets.select_related(*_RELATED).prefetch_related("tags")
+
+
+def _ticket(request: HttpRequest, number: int) -> Ticket:
+    return policy.get_visible_ticket(request.auth, number)
+
+
+def _get(model, pk: int | None, what: str):
+    if pk is None:
+        return None
+    obj = model.objects.filter(pk=pk).first()
+    if obj is None:
+        raise InvalidInput(f"{what} {pk} does not exist.")
+    return obj
+
+
+def _user(pk: int | None, what: str) -> User | None:
+    return _get(User, pk, what)
+
+
+def _detail(request: HttpRequest, number: int) -> Ticket:
+    """The full ticket, once access was checked (an escalation may just have moved it
+    out of the acting agent's queues; they still get the result of what they did)."""
+    return _with_related(Ticket.objects).prefetch_related("watchers").get(number=number)
+
+
+class TicketQuery(Schema):
+    status: list[Status] | None = Field(None, description="Repeat for several.")
+    priority: list[Priority] | None = None
+    assignee: Annotated[str, Field(pattern=r"^(me|none|\d{1,15})$")] | None = Field(
+        None, description="A user id, 'me' or 'none' (unassigned)."
+    )
+    team: Id | None = None
+    tier: Tier | None = None
+    organization: Id | None = None
+    requester: Id | None = None
+    category: Id | None = None
+    tag: text(50) | None = None
+    updated_since: AwareDatetime | None = None
+    q: text(200) | None = Field(None, description="Words in the subject, or a ticket number.")
+    sort: SortName = "-updated_at"
+    cursor: text(200) | None = None
+    limit: int = Field(50, ge=1, le=100)
+
+    def to_filter(self, user: User) -> TicketFilter:
+        assignee = None
+        if self.assignee == "me":
+            assignee = user.pk
+        elif self.assignee and self.assignee != "none":
+            assignee = int(self.assignee)
+        return TicketFilter(
+            status=self.status,
+            priority=self.priority,
+            assignee=assignee,
+            unassigned=self.assignee == "none",
+            team=self.team,
+            tier=self.tier,
+            organization=self.organization,
+            requester=self.requester,
+            category=self.category,
+            tag=self.tag,
+            updated_since=self.updated_since,
+            q=self.q,
+        )
+
+
+@router.get("", response=TicketPage, summary="List the tickets you may see")
+def list_tickets(request: HttpRequest, query: Query[TicketQuery]):
+    tickets = query.to_filter(request.auth).apply(policy.visible_tickets(request.auth))
+    page = paginate(_with_related(tickets), sort=query.sort, cursor=query.cursor, limit=query.limit)
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.post("", response={201: TicketDetail}, summary="Open a ticket")
+def create_ticket(request: HttpRequest, data: TicketIn):
+    user = request.auth
+    channel = data.channel or Channel.API
+    if not user.is_agent and channel not in (Channel.API, Channel.WEB):
+        raise PermissionDenied("Requesters open tickets by the API or the web portal.")
+    ticket = services.open_ticket(
+        acting_user=user,
+        subject=data.subject,
+        body=data.body,
+        body_html=data.body_html,
+        requester=_user(data.requester_id, "User"),
+        channel=channel,
+        impact=data.impact,
+        urgency=data.urgency,
+        priority=data.priority,
+        category=_get(Category, data.category_id, "Category"),
+        team=_get(Team, data.team_id, "Team"),
+        assignee=_user(data.assignee_id, "User"),
+        tags=data.tags,
+        watchers=list(User.objects.filter(pk__in=data.watcher_ids)),
+        due_at=data.due_at,
+    )
+    return HttpStatus(201, _detail(request, ticket.number))
+
+
+@router.get("/{number}", response=TicketDetail, summary="Read a ticket")
+def read_ticket(request: HttpRequest, number: Number):
+    _ticket(request, number)
+    return _detail(request, number)
+
+
+@router.patch("/{number}", response=TicketDetail, summary="Change a ticket's fields")
+def update_ticket(request: HttpRequest, number: Number, data: TicketPatch):
+    ticket = _ticket(request, number)
+    changes = data.model_dump(exclude_unset=True, exclude={"version"})
+    if "category_id" in changes:
+        changes["category"] = _get(Category, changes.pop("category_id"), "Category")
+    if "team_id" in changes:
+        changes["team"] = _get(Team, changes.pop("team_id"), "Team")
+    if "watcher_ids" in changes:
+        ids = changes.pop("watcher_ids") or []
+        changes["watchers"] = list(User.objects.filter(pk__in=ids))
+    for required in ("subject", "impact", "urgency", "priority"):
+        if required in changes and changes[required] is None:
+            raise InvalidInput(f"{required} cannot be empty.")
+    if changes.get("tags") is None:
+        changes.pop("tags", None)
+    services.update_ticket(
+        ticket, acting_user=request.auth, expected_version=data.version, **changes
+    )
+    return _detail(request, number)
+
+
+# -- conversation -------------------------------------------------------------------
+
+
+@router.get("/{number}/messages", response=list[MessageOut], summary="The conversation")
+def list_messages(request: HttpRequest, number: Number):
+    ticket = _ticket(request, number)
+    attachments = policy.visible_attachments(request.auth, ticket)
+    return (
+        policy.visible_messages(request.auth, ticket)
+        .select_related("author")
+        .prefetch_related(Prefetch("attachments", queryset=attachments))
+    )
+
+
+@router.post("/{number}/messages", response={201: MessageOut}, summary="Reply, note or call")
+def add_message(request: HttpRequest, number: Number, data: MessageIn):
+    ticket = _ticket(request, number)
+    common = {"acting_user": request.auth, "expected_version": data.version}
+    if data.kind == "reply":
+        message = services.reply(
+            ticket, body=data.body, body_html=data.body_html, status=data.status, **common
+        )
+    elif data.kind == "note":
+        message = services.add_note(ticket, body=data.body, body_html=data.body_html, **common)
+    else:
+        message = services.log_call(
+            ticket,
+            body=data.body,
+            direction=data.direction,
+            duration_seconds=data.duration_seconds,
+            internal=data.internal,
+            **common,
+        )
+    return HttpStatus(201, Message.objects.select_related("author").get(pk=message.pk))
+
+
+@router.get("/{number}/events", response=list[EventOut], summary="The audit trail (agents)")
+def list_events(request: HttpRequest, number: Number):
+    ticket = _ticket(request, number)
+    policy.require_agent(request.auth)
+    return TicketEvent.objects.filter(ticket=ticket).select_related("actor")
+
+
+# -- actions ------------------------------------------------------------------------
+
+
+@router.post("/{number}/assign", response=TicketDetail)
+def assign(request: HttpRequest, number: Number, data: AssignIn):
+    ticket = _ticket(request, number)
+    services.assign(
+        ticket,
+        acting_user=request.auth,
+        assignee=_user(data.assignee_id, "User"),
+        expected_version=data.version,
+    )
+    return _detail(request, number)
+
+
+@router.post("/{number}/escalate", response=TicketDetail, summary="Up one tier (reason required)")
+def escalate(request: HttpRequest, number: Number, data: TierMoveIn):
+    ticket = _ticket(request, number)
+    services.escalate(
+        ticket,
+        acting_user=request.auth,
+        reason=data.reason,
+        to_team=_get(Team, data.team_id, "Team"),
+        expected_version=data.version,
+    )
+    return _detail(request, number)
+
+
+@router.post("/{number}/deescalate", response=TicketDetail, summary="Down one tier")
+def deescalate(request: HttpRequest, number: Number, data: TierMoveIn):
+    ticket = _ticket(request, number)
+    services.deescalate(
+        ticket,
+        acting_user=request.auth,
+        reason=data.reason,
+        to_team=_get(Team, data.team_id, "Team"),
+        expected_version=data.version,
+    )
+    return _detail(request, number)
+
+
+@router.post("/{number}/status", response=TicketDetail)
+def change_status(request: HttpRequest, number: Number, data: StatusIn):
+    ticket = _ticket(request, number)
+    services.change_status(
+        ticket,
+        acting_user=request.auth,
+        status=data.status,
+        resolution=data.resolution,
+        expected_version=data.version,
+    )
+    return _detail(request, number)
+
+
+@router.post("/{number}/resolve", response=TicketDetail, summary="Resolve (summary required)")
+def resolve(request: HttpRequest, number: Number, data: ResolveIn):
+    ticket = _ticket(request, number)
+    services.resolve(
+        ticket, acting_user=request.auth, resolution=data.resolution,
+        expected_version=data.version,
+    )  # fmt: skip
+    return _detail(request, number)
+
+
+@router.post("/{number}/reopen", response=TicketDetail)
+def reopen(request: HttpRequest, number: Number, data: ReopenIn):
+    ticket = _ticket(request, number)
+    services.reopen(
+        ticket, acting_user=request.auth, reason=data.reason, expected_version=data.version
+    )
+    return _detail(request, number)
+
+
+@router.post("/{number}/close", response=TicketDetail)
+def close(request: HttpRequest, number: Number, data: Versioned):
+    ticket = _ticket(request, number)
+    services.close(ticket, acting_user=request.auth, expected_version=data.version)
+    return _detail(request, number)
+
+
+@router.post("/{number}/merge", response=TicketDetail, summary="Merge into another ticket")
+def merge(request: HttpRequest, number: Number, data: MergeIn):
+    source = _ticket(request, number)
+    into = _ticket(request, data.into)
+    services.merge(source, into=into, acting_user=request.auth, expected_version=data.version)
+    return _detail(request, data.into)
+
+
+# -- attachments --------------------------------------------------------------------
+
+
+@router.get("/{number}/attachments", response=list[AttachmentOut])
+def list_attachments(request: HttpRequest, number: Number):
+    ticket = _ticket(request, number)
+    return policy.visible_attachments(request.auth, ticket)
+
+
+@router.post("/{number}/attachments", response={201: AttachmentOut}, summary="Upload a file")
+def upload_attachment(
+    request: HttpRequest,
+    number: Number,
+    file: File[UploadedFile],
+    message_id: Form[Id | None] = None,
+):
+    ticket = _ticket(request, number)
+    message = None
+    if message_id is not None:
+        message = Message.objects.filter(pk=message_id, ticket=ticket).first()
+        if message is None:
+            raise InvalidInput(f"Message {message_id} is not on ticket #{number}.")
+    return HttpStatus(
+        201,
+        services.add_attachment(
+            ticket,
+            acting_user=request.auth,
+            upload=file,
+            filename=file.name or "attachment",
+            size=file.size,
+            message=message,
+        ),
+    )
+
+
+@router.get("/{number}/attachments/{attachment_id}", summary="Download a file")
+def download_attachment(request: HttpRequest, number: Number, attachment_id: Id):
+    ticket = _ticket(request, number)
+    attachment: Attachment | None = (
+        policy.visible_attachments(request.auth, ticket).filter(pk=attachment_id).first()
+    )
+    if attachment is None:
+        raise NotFound("Attachment not found.")
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+    )
+    # A stored file is never rendered as a page of ours, whatever it contains.
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# -- categories ---------------------------------------------------------------------
+
+
+@categories_router.get("", response=list[CategoryOut])
+def list_categories(request: HttpRequest):
+    return Category.objects.all()
+
+
+@categories_router.post("", response={201: CategoryOut})
+def create_category(request: HttpRequest, data: CategoryIn):
+    return HttpStatus(
+        201,
+        services.create_category(
+            acting_user=request.auth,
+            name=data.name,
+            parent=_get(Category, data.parent_id, "Category"),
+            description=data.description,
+        ),
+    )

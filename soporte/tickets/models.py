@@ -1,0 +1,296 @@
+"""Tickets, their conversation, their files and their audit trail."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from soporte.accounts.models import Organization, Team, Tier
+
+
+class Status(models.TextChoices):
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING_CUSTOMER = "pending_customer", _("Pending customer")
+    PENDING_THIRD_PARTY = "pending_third_party", _("Pending third party")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+
+
+ACTIVE_STATUSES = frozenset(
+    {Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER, Status.PENDING_THIRD_PARTY}
+)
+
+# The only moves change_status allows. Closing needs a resolved ticket (merge is the one
+# service that closes an active ticket, as a duplicate).
+TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.NEW: frozenset(
+        {Status.OPEN, Status.PENDING_CUSTOMER, Status.PENDING_THIRD_PARTY, Status.RESOLVED}
+    ),
+    Status.OPEN: frozenset({Status.PENDING_CUSTOMER, Status.PENDING_THIRD_PARTY, Status.RESOLVED}),
+    Status.PENDING_CUSTOMER: frozenset({Status.OPEN, Status.PENDING_THIRD_PARTY, Status.RESOLVED}),
+    Status.PENDING_THIRD_PARTY: frozenset({Status.OPEN, Status.PENDING_CUSTOMER, Status.RESOLVED}),
+    Status.RESOLVED: frozenset({Status.OPEN, Status.CLOSED}),
+    Status.CLOSED: frozenset({Status.OPEN}),
+}
+
+
+class Priority(models.TextChoices):
+    P1 = "P1", _("P1 - critical")
+    P2 = "P2", _("P2 - high")
+    P3 = "P3", _("P3 - medium")
+    P4 = "P4", _("P4 - low")
+
+
+class Level(models.TextChoices):
+    """Impact and urgency share one scale."""
+
+    HIGH = "high", _("High")
+    MEDIUM = "medium", _("Medium")
+    LOW = "low", _("Low")
+
+
+# ITIL-style matrix: (impact, urgency) -> priority.
+PRIORITY_MATRIX: dict[tuple[str, str], str] = {
+    (Level.HIGH, Level.HIGH): Priority.P1,
+    (Level.HIGH, Level.MEDIUM): Priority.P2,
+    (Level.MEDIUM, Level.HIGH): Priority.P2,
+    (Level.HIGH, Level.LOW): Priority.P3,
+    (Level.MEDIUM, Level.MEDIUM): Priority.P3,
+    (Level.LOW, Level.HIGH): Priority.P3,
+    (Level.MEDIUM, Level.LOW): Priority.P4,
+    (Level.LOW, Level.MEDIUM): Priority.P4,
+    (Level.LOW, Level.LOW): Priority.P4,
+}
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    WEB = "web", _("Web portal")
+    PHONE = "phone", _("Phone")
+    API = "api", _("API")
+    CHAT = "chat", _("Chat")
+
+
+class Category(models.Model):
+    name = models.CharField(_("name"), max_length=120)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = _("categories")
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="category_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(models.Model):
+    name = models.CharField(_("name"), max_length=50, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Counter(models.Model):
+    """Gapless counters (ticket numbers) taken with UPDATE ... RETURNING."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    value = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
+
+
+class Ticket(models.Model):
+    number = models.PositiveIntegerField(_("number"), unique=True, editable=False)
+    subject = models.CharField(_("subject"), max_length=250)
+    status = models.CharField(
+        _("status"), max_length=24, choices=Status.choices, default=Status.NEW
+    )
+    impact = models.CharField(
+        _("impact"), max_length=8, choices=Level.choices, default=Level.MEDIUM
+    )
+    urgency = models.CharField(
+        _("urgency"), max_length=8, choices=Level.choices, default=Level.MEDIUM
+    )
+    priority = models.CharField(
+        _("priority"), max_length=2, choices=Priority.choices, default=Priority.P3
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_tickets"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    watchers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="watched_tickets", blank=True
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    tier = models.CharField(_("tier"), max_length=2, choices=Tier.choices, default=Tier.L1)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    tags = models.ManyToManyField(Tag, related_name="tickets", blank=True)
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    resolution = models.TextField(_("resolution"), blank=True)
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_from"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # Bumped by every change; a write that carries an older value is refused (409).
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        indexes = [
+            # Keyset pagination: each list filter leads, the sort key and id follow.
+            models.Index(fields=["updated_at", "id"], name="ticket_updated"),
+            models.Index(fields=["status", "updated_at", "id"], name="ticket_status_updated"),
+            models.Index(
+                fields=["team", "status", "updated_at", "id"], name="ticket_team_status_upd"
+            ),
+            models.Index(
+                fields=["assignee", "status", "updated_at", "id"], name="ticket_assignee_upd"
+            ),
+            models.Index(fields=["requester", "updated_at", "id"], name="ticket_requester_upd"),
+            models.Index(fields=["organization", "updated_at", "id"], name="ticket_org_upd"),
+            models.Index(fields=["created_at", "id"], name="ticket_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.subject}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class MessageKind(models.TextChoices):
+    REPLY = "reply", _("Public reply")
+    NOTE = "note", _("Internal note")
+    CALL = "call", _("Phone call")
+
+
+class CallDirection(models.TextChoices):
+    INBOUND = "inbound", _("Inbound")
+    OUTBOUND = "outbound", _("Outbound")
+
+
+class Message(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(_("kind"), max_length=8, choices=MessageKind.choices)
+    # Internal messages are never shown to requesters: notes always, calls by default.
+    internal = models.BooleanField(_("internal"), default=False)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="messages"
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    body_text = models.TextField(_("text"))
+    body_html = models.TextField(_("HTML"), blank=True)
+    call_direction = models.CharField(max_length=8, choices=CallDirection.choices, blank=True)
+    call_duration = models.PositiveIntegerField(null=True, blank=True)  # seconds
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="message_ticket")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on #{self.ticket_id}"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    # The stored name never comes from the user: a random token under the ticket.
+    return f"attachments/{instance.ticket_id}/{instance.token}"
+
+
+class Attachment(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
+    token = models.CharField(max_length=32, unique=True)
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    filename = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    internal = models.BooleanField(default=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", _("Created")
+    REPLIED = "replied", _("Replied")
+    NOTE_ADDED = "note_added", _("Internal note added")
+    CALL_LOGGED = "call_logged", _("Call logged")
+    ASSIGNED = "assigned", _("Assigned")
+    ESCALATED = "escalated", _("Escalated")
+    DEESCALATED = "deescalated", _("De-escalated")
+    STATUS_CHANGED = "status_changed", _("Status changed")
+    UPDATED = "updated", _("Field changed")
+    MERGED = "merged", _("Merged")
+    ATTACHMENT_ADDED = "attachment_added", _("Attachment added")
+
+
+class TicketEvent(models.Model):
+    """One line of the audit trail. Written once, never changed or deleted."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    kind = models.CharField(max_length=24, choices=EventKind.choices)
+    field = models.CharField(max_length=40, blank=True)
+    old = models.TextField(blank=True)
+    new = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="event_ticket")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on #{self.ticket_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("ticket events are immutable")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("ticket events are immutable")

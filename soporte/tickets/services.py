@@ -1,0 +1,805 @@
+"""Every change to a ticket. Each service is atomic, checks permission through
+``accounts.policy``, writes TicketEvents, and announces the change after commit.
+
+Services that change a ticket take ``expected_version``: the version the caller saw.
+When the ticket changed since, the write is refused with Conflict (HTTP 409), never
+silently applied over the other person's change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files.base import File
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from soporte.accounts import policy
+from soporte.accounts.models import Team, Tier, User
+from soporte.lib.errors import Conflict, InvalidInput, PermissionDenied, TooLarge
+from soporte.lib.files import checked_content_type, safe_filename
+from soporte.lib.html import html_to_text, sanitize_html
+
+from .models import (
+    PRIORITY_MATRIX,
+    TRANSITIONS,
+    Attachment,
+    CallDirection,
+    Category,
+    Channel,
+    EventKind,
+    Level,
+    Message,
+    MessageKind,
+    Priority,
+    Status,
+    Tag,
+    Ticket,
+    TicketEvent,
+)
+from .numbering import next_ticket_number
+from .signals import ticket_changed
+
+
+@dataclass
+class _Change:
+    """Events collected while a service runs, written in one query at the end."""
+
+    ticket: Ticket
+    actor: User | None
+    events: list[TicketEvent] = field(default_factory=list)
+
+    def record(self, kind: str, field: str = "", old: Any = "", new: Any = "", **data: Any):
+        self.events.append(
+            TicketEvent(
+                ticket=self.ticket,
+                actor=self.actor,
+                kind=kind,
+                field=field,
+                old=_display(old),
+                new=_display(new),
+                data=data,
+            )
+        )
+
+    def save(self, *fields: str, expected_version: int | None) -> None:
+        """Write the changed fields and bump the version, if nobody changed it meanwhile."""
+        ticket = self.ticket
+        if expected_version is not None and expected_version != ticket.version:
+            raise _conflict(ticket)
+        loaded = ticket.version
+        ticket.version = loaded + 1
+        ticket.updated_at = timezone.now()
+        values = {name: getattr(ticket, name) for name in fields}
+        updated = Ticket.objects.filter(pk=ticket.pk, version=loaded).update(
+            version=F("version") + 1, updated_at=ticket.updated_at, **values
+        )
+        if not updated:
+            ticket.version = loaded
+            raise _conflict(ticket)
+
+    def finish(self) -> None:
+        TicketEvent.objects.bulk_create(self.events)
+        ticket_id = self.ticket.pk
+        kinds = [event.kind for event in self.events]
+        actor_id = self.actor.pk if self.actor else None
+        transaction.on_commit(
+            lambda: ticket_changed.send(
+                sender=Ticket, ticket_id=ticket_id, event_kinds=kinds, acting_user_id=actor_id
+            )
+        )
+
+
+def _display(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _conflict(ticket: Ticket) -> Conflict:
+    return Conflict(
+        f"Ticket #{ticket.number} was changed by someone else since you loaded it. "
+        "Reload it and try again."
+    )
+
+
+def _text(value: str, name: str, max_length: int | None = None) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise InvalidInput(f"{name} is required.")
+    if max_length and len(value) > max_length:
+        raise InvalidInput(f"{name} is longer than {max_length} characters.")
+    return value
+
+
+def _body(text: str, html: str) -> tuple[str, str]:
+    """Sanitized HTML, and the text (from the HTML when no text was given)."""
+    clean_html = sanitize_html(html)
+    text = (text or "").strip() or html_to_text(clean_html)
+    if not text:
+        raise InvalidInput("The message is empty.")
+    return text, clean_html
+
+
+def priority_for(impact: str, urgency: str) -> Priority:
+    return Priority(PRIORITY_MATRIX[(Level(impact), Level(urgency))])
+
+
+def _require_staff_user(user: User, what: str) -> None:
+    if not user.is_active or not user.is_agent:
+        raise InvalidInput(f"{what} must be an active agent.")
+
+
+# -- opening ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def open_ticket(
+    *,
+    acting_user: User,
+    subject: str,
+    body: str = "",
+    body_html: str = "",
+    requester: User | None = None,
+    channel: str = Channel.WEB,
+    impact: str = Level.MEDIUM,
+    urgency: str = Level.MEDIUM,
+    priority: str | None = None,
+    category: Category | None = None,
+    team: Team | None = None,
+    assignee: User | None = None,
+    tags: Iterable[str] = (),
+    watchers: Iterable[User] = (),
+    due_at: datetime | None = None,
+) -> Ticket:
+    """Open a ticket with its first message (the request, in the requester's name).
+
+    1. A requester opens tickets for themself only; agents open them for anyone.
+    2. Priority comes from the impact x urgency matrix unless an agent sets it.
+    3. The ticket, its first message and the "created" event are written together.
+    """
+    requester = requester or acting_user
+    if not acting_user.is_agent:
+        if requester.pk != acting_user.pk:
+            raise PermissionDenied("Requesters can only open tickets for themselves.")
+        if priority or team or assignee or due_at or list(watchers):
+            raise PermissionDenied("Only agents may set priority, team, assignee or due date.")
+    if not requester.is_active:
+        raise InvalidInput("The requester's account is disabled.")
+    subject = _text(subject, "Subject", 250)
+    text, html = _body(body, body_html)
+    impact, urgency = Level(impact), Level(urgency)
+    if assignee is not None:
+        _require_staff_user(assignee, "The assignee")
+
+    ticket = Ticket(
+        number=next_ticket_number(),
+        subject=subject,
+        status=Status.OPEN if assignee else Status.NEW,
+        impact=impact,
+        urgency=urgency,
+        priority=Priority(priority) if priority else priority_for(impact, urgency),
+        channel=Channel(channel),
+        requester=requester,
+        organization_id=requester.organization_id,
+        assignee=assignee,
+        team=team,
+        tier=team.tier if team else Tier.L1,
+        category=category,
+        due_at=due_at,
+    )
+    ticket.save(force_insert=True)
+    Message.objects.create(
+        ticket=ticket,
+        kind=MessageKind.REPLY,
+        author=requester,
+        channel=ticket.channel,
+        body_text=text,
+        body_html=html,
+    )
+    change = _Change(ticket, acting_user)
+    change.record(
+        EventKind.CREATED,
+        new=ticket.status,
+        channel=ticket.channel,
+        priority=ticket.priority,
+        entered_by=acting_user.pk,
+    )
+    tag_names = _clean_tags(tags)
+    if tag_names:
+        ticket.tags.add(*_get_tags(tag_names))
+    watcher_list = [w for w in watchers if w.pk != requester.pk]
+    if watcher_list:
+        ticket.watchers.add(*watcher_list)
+    change.finish()
+    return ticket
+
+
+def _clean_tags(tags: Iterable[str]) -> list[str]:
+    names = []
+    for tag in tags:
+        name = (tag or "").strip().lower()
+        if not name:
+            continue
+        if len(name) > 50:
+            raise InvalidInput(f"Tag {name[:20]!r}... is longer than 50 characters.")
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _get_tags(names: Sequence[str]) -> list[Tag]:
+    existing = {tag.name: tag for tag in Tag.objects.filter(name__in=names)}
+    missing = [Tag(name=name) for name in names if name not in existing]
+    if missing:
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {tag.name: tag for tag in Tag.objects.filter(name__in=names)}
+    return [existing[name] for name in names]
+
+
+# -- conversation -------------------------------------------------------------------
+
+
+@transaction.atomic
+def reply(
+    ticket: Ticket,
+    *,
+    acting_user: User,
+    body: str = "",
+    body_html: str = "",
+    status: str | None = None,
+    expected_version: int | None = None,
+) -> Message:
+    """A public reply. An agent's first reply counts as the first response; a
+    requester's reply brings a pending or resolved ticket back to open."""
+    policy.require_view(acting_user, ticket)
+    text, html = _body(body, body_html)
+    change = _Change(ticket, acting_user)
+    fields = []
+    if ticket.status == Status.CLOSED:
+        raise Conflict(f"Ticket #{ticket.number} is closed; open a new ticket instead.")
+    if acting_user.is_agent:
+        if ticket.first_responded_at is None:
+            ticket.first_responded_at = timezone.now()
+            fields.append("first_responded_at")
+        new_status = Status(status) if status else None
+        if new_status is None and ticket.status == Status.NEW:
+            new_status = Status.OPEN
+    else:
+        if status:
+            raise PermissionDenied("Requesters cannot set the status with a reply.")
+        new_status = (
+            Status.OPEN if ticket.status != Status.OPEN and ticket.status != Status.NEW else None
+        )
+    if new_status and new_status != ticket.status:
+        fields += _set_status(change, new_status, resolution="")
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=MessageKind.REPLY,
+        author=acting_user,
+        channel=Channel.WEB,
+        body_text=text,
+        body_html=html,
+    )
+    change.record(EventKind.REPLIED, message=message.pk)
+    change.save(*fields, expected_version=expected_version)
+    change.finish()
+    return message
+
+
+@transaction.atomic
+def add_note(
+    ticket: Ticket,
+    *,
+    acting_user: User,
+    body: str = "",
+    body_html: str = "",
+    expected_version: int | None = None,
+) -> Message:
+    """An internal note: seen by agents only."""
+    policy.require_work(acting_user, ticket)
+    text, html = _body(body, body_html)
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=MessageKind.NOTE,
+        internal=True,
+        author=acting_user,
+        channel=Channel.WEB,
+        body_text=text,
+        body_html=html,
+    )
+    change = _Change(ticket, acting_user)
+    change.record(EventKind.NOTE_ADDED, message=message.pk)
+    change.save(expected_version=expected_version)
+    change.finish()
+    return message
+
+
+@transaction.atomic
+def log_call(
+    ticket: Ticket,
+    *,
+    acting_user: User,
+    body: str,
+    direction: str = CallDirection.INBOUND,
+    duration_seconds: int | None = None,
+    internal: bool = True,
+    expected_version: int | None = None,
+) -> Message:
+    """A phone call an agent took or made, with its summary. Internal unless shared."""
+    policy.require_work(acting_user, ticket)
+    text = _text(body, "The call summary")
+    if duration_seconds is not None and not 0 <= duration_seconds <= 86_400:
+        raise InvalidInput("The call duration must be between 0 and 86400 seconds.")
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=MessageKind.CALL,
+        internal=internal,
+        author=acting_user,
+        channel=Channel.PHONE,
+        body_text=text,
+        call_direction=CallDirection(direction),
+        call_duration=duration_seconds,
+    )
+    change = _Change(ticket, acting_user)
+    change.record(EventKind.CALL_LOGGED, message=message.pk, direction=direction)
+    fields = []
+    if not internal and ticket.first_responded_at is None:
+        ticket.first_responded_at = timezone.now()
+        fields.append("first_responded_at")
+    change.save(*fields, expected_version=expected_version)
+    change.finish()
+    return message
+
+
+# -- routing ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def assign(
+    ticket: Ticket,
+    *,
+    acting_user: User,
+    assignee: User | None,
+    expected_version: int | None = None,
+) -> Ticket:
+    """Give the ticket to an agent (None takes it off everyone). A new ticket opens."""
+    policy.require_work(acting_user, ticket)
+    if assignee is not None:
+        _require_staff_user(assignee, "The assignee")
+        if (
+            ticket.team_id
+            and not assignee.is_supervisor
+            and ticket.team_id not in policy.team_ids(assignee)
+        ):
+            raise InvalidInput(f"{assignee} is not a member of the team {ticket.team}.")
+    if ticket.assignee_id == (assignee.pk if assignee else None):
+        return ticket
+    change = _Change(ticket, acting_user)
+    change.record(EventKind.ASSIGNED, "assignee", ticket.assignee, assignee)
+    ticket.assignee = assignee
+    fields = ["assignee"]
+    if assignee is not None and ticket.status == Status.NEW:
+        fields += _set_status(change, Status.OPEN, resolution="")
+    change.save(*fields, expected_version=expected_version)
+    change.finish()
+    return ticket
+
+
+def _team_for_tier(ticket: Ticket, tier: str, to_team: Team | None) -> Team | None:
+    if to_team is not None:
+        if to_team.tier != tier:
+            raise InvalidInput(f"The team {to_team} serves {to_team.tier}, not {tier}.")
+        return to_team
+    current = ticket.team
+    if current is not None and current.escalation_team_id:
+        target = current.escalation_team
+        if target is not None and target.tier == tier:
+            return target
+    return Team.objects.filter(tier=tier).order_by("name", "id").first()
+
+
+def _move_tier(
+    ticket: Ticket,
+    *,
+    acting_user: User,
+    step: int,
+    reason: str,
+    to_team: Team | None,
+    expected_version: int | None,
+) -> Ticket:
+    policy.require_work(acting_user, ticket)
+    reason = _text(reason, "A reason")
+    if not ticket.is_active:
+        raise Conflict(f"Ticket #{ticket.number} is {ticket.get_status_display().lower()}.")
+    tiers = Tier.ordered()
+    index = tiers.index(Tier(ticket.tier)) + step
+    if not 0 <= index < len(tiers):
+        limit = "highest" if step > 0 else "lowest"
+        raise InvalidInput(f"Ticket #{ticket.number} is already at the {limit} tier.")
+    new_tier = tiers[index]
+    new_team = _team_for_tier(ticket, new_tier, to_team)
+    change = _Change(ticket, acting_user)
+    change.record(
+        EventKind.ESCALATED if step > 0 else EventKind.DEESCALATED,
+        "tier",
+        ticket.tier,
+        new_tier,
+        reason=reason,
+        from_team=ticket.team_id,
+        to_team=new_team.pk if new_team else None,
+    )
+    fields = ["tier", "team"]
+    if ticket.team_id != (new_team.pk if new_team else None):
+        change.record(EventKind.UPDATED, "team", ticket.team, new_team)
+    # The assignee keeps the ticket only when they serve the new team.
+    if ticket.assignee_id and (
+        new_team is None or ticket.assignee_id not in new_team.members.values_list("id", flat=True)
+    ):
+        change.record(EventKind.ASSIGNED, "assignee", ticket.assignee, None)
+        ticket.assignee = None
+        fields.append("assignee")
+    ticket.tier, ticket.team = new_tier, new_team
+    change.save(*fields, expected_version=expected_version)
+    change.finish()
+    return ticket
+
+
+@transaction.atomic
+def escalate(
+    ticket: Ticket,
+    *,
+    acting_user: User,
+    reason: str,
+    to_team: Team | None = None,
+    expected_version: int | None = None,
+) -> Ticket:
+    """Move the ticket up one tier (L1 -> L2 -> L3) to that tier's team."""
+    return _move_tier(
+        ticket,
+        acting_user=acting_user,
+        step=1,
+        reason=reason,
+        to_team=to_team,
+        expected_version=expected_version,
+    )
+
+
+@transaction.atomic
+def deescalate(
+    ticket: Ticket,
+    *,
+    acting_user: User,
+    reason: str,
+    to_team: Team | None = None,
+    expected_version: int | None = None,
+) -> Ticket:
+    """Move the ticket down one tier, e.g. when L3 hands the follow-up back to L1."""
+    return _move_tier(
+        ticket,
+        acting_user=acting_user,
+        step=-1,
+        reason=reason,
+        to_team=to_team,
+        expected_version=expected_version,
+    )
+
+
+# -- status -------------------------------------------------------------------------
+
+
+def _set_status(change: _Change, status: Status, *, resolution: str) -> list[str]:
+    """Apply one status move to the ticket in memory; return the fields it touched."""
+    ticket = change.ticket
+    old = Status(ticket.status)
+    if status == old:
+        return []
+    if status not in TRANSITIONS[old]:
+        raise Conflict(f"A {old.label.lower()} ticket cannot become {status.label.lower()}.")
+    now = timezone.now()
+    fields = ["status"]
+    if status == Status.RESOLVED:
+        ticket.resolution = _text(resolution, "A resolution summary")
+        ticket.resolved_at = now
+        fields += ["resolution", "resolved_at"]
+    elif status == Status.CLOSED:
+        ticket.closed_at = now
+        fields.append("closed_at")
+    elif old in (Status.RESOLVED, Status.CLOSED):
+        ticket.resolved_at = ticket.closed_at = None
+        fields += ["resolved_at", "closed_at"]
+    change.record(
+        EventKind.STATUS_CHANGED,
+        "status",
+        old,
+        status,
+        resolution=ticket.resolution if status == Status.RESOLVED else "",
+    )
+    ticket.status = status
+    return fields
+
+
+def _change_status(
+    ticket: Ticket,
+    acting_user: User,
+    status: Status,
+    *,
+    resolution: str = "",
+    reason: str = "",
+    expected_version: int | None,
+) -> Ticket:
+    change = _Change(ticket, acting_user)
+    fields = _set_status(change, status, resolution=resolution)
+    if not fields:
+        raise Conflict(f"Ticket #{ticket.number} is already {status.label.lower()}.")
+    if reason:
+        change.events[-1].data["reason"] = reason
+    change.save(*fields, expected_version=expected_version)
+    change.finish()
+    return ticket
+
+
+@transaction.atomic
+def change_status(
+    ticket: Ticket,
+    *,
+    acting_user: User,
+    status: str,
+    resolution: str = "",
+    expected_version: int | None = None,
+) -> Ticket:
+    """Move the ticket along the allowed transitions (resolving needs a summary)."""
+    policy.require_work(acting_user, ticket)
+    return _change_status(
+        ticket,
+        acting_user,
+        Status(status),
+        resolution=resolution,
+        expected_version=expected_version,
+    )
+
+
+@transaction.atomic
+def resolve(
+    ticket: Ticket,
+    *,
+    acting_user: User,
+    resolution: str,
+    expected_version: int | None = None,
+) -> Ticket:
+    """Mark solved, with a summary of what fixed it. Requesters may resolve their own."""
+    policy.require_view(acting_user, ticket)
+    return _change_status(
+        ticket, acting_user, Status.RESOLVED, resolution=resolution,
+        expected_version=expected_version,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def reopen(
+    ticket: Ticket,
+    *,
+    acting_user: User,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> Ticket:
+    """Back to open. Requesters may reopen a resolved ticket; only agents a closed one."""
+    policy.require_view(acting_user, ticket)
+    if ticket.status not in (Status.RESOLVED, Status.CLOSED):
+        raise Conflict(f"Ticket #{ticket.number} is not resolved or closed.")
+    if ticket.status == Status.CLOSED and not acting_user.is_agent:
+        raise PermissionDenied("A closed ticket can only be reopened by an agent.")
+    if ticket.merged_into_id:
+        raise Conflict(f"Ticket #{ticket.number} was merged; reopen the ticket it went into.")
+    return _change_status(
+        ticket, acting_user, Status.OPEN, reason=reason.strip(),
+        expected_version=expected_version,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def close(ticket: Ticket, *, acting_user: User, expected_version: int | None = None) -> Ticket:
+    """Close a resolved ticket for good (a closed ticket no longer takes replies)."""
+    policy.require_work(acting_user, ticket)
+    return _change_status(ticket, acting_user, Status.CLOSED, expected_version=expected_version)
+
+
+# -- editing ------------------------------------------------------------------------
+
+_UNSET: Any = object()
+
+
+@transaction.atomic
+def update_ticket(
+    ticket: Ticket,
+    *,
+    acting_user: User,
+    expected_version: int | None = None,
+    subject: str = _UNSET,
+    impact: str = _UNSET,
+    urgency: str = _UNSET,
+    priority: str = _UNSET,
+    category: Category | None = _UNSET,
+    team: Team | None = _UNSET,
+    due_at: datetime | None = _UNSET,
+    tags: Sequence[str] = _UNSET,
+    watchers: Sequence[User] = _UNSET,
+) -> Ticket:
+    """Change the ticket's fields; every changed field is one event (old -> new).
+
+    Changing impact or urgency recomputes the priority unless a priority is given.
+    Moving to another team keeps the tier; use escalate to change tiers.
+    """
+    policy.require_work(acting_user, ticket)
+    change = _Change(ticket, acting_user)
+    fields: list[str] = []
+
+    def set_field(name: str, value: Any) -> None:
+        old = getattr(ticket, name)
+        if old != value:
+            change.record(EventKind.UPDATED, name, old, value)
+            setattr(ticket, name, value)
+            fields.append(name)
+
+    if subject is not _UNSET:
+        set_field("subject", _text(subject, "Subject", 250))
+    if impact is not _UNSET:
+        set_field("impact", Level(impact))
+    if urgency is not _UNSET:
+        set_field("urgency", Level(urgency))
+    if priority is not _UNSET:
+        set_field("priority", Priority(priority))
+    elif "impact" in fields or "urgency" in fields:
+        set_field("priority", priority_for(ticket.impact, ticket.urgency))
+    if category is not _UNSET:
+        set_field("category", category)
+    if team is not _UNSET:
+        set_field("team", team)
+    if due_at is not _UNSET:
+        set_field("due_at", due_at)
+    if tags is not _UNSET:
+        names = _clean_tags(tags)
+        old_names = sorted(ticket.tags.values_list("name", flat=True))
+        if sorted(names) != old_names:
+            ticket.tags.set(_get_tags(names))
+            change.record(EventKind.UPDATED, "tags", ", ".join(old_names), ", ".join(sorted(names)))
+    if watchers is not _UNSET:
+        old_ids = set(ticket.watchers.values_list("id", flat=True))
+        new_ids = {w.pk for w in watchers}
+        if old_ids != new_ids:
+            ticket.watchers.set(list(watchers))
+            change.record(EventKind.UPDATED, "watchers", sorted(old_ids), sorted(new_ids))
+    if not change.events:
+        return ticket
+    change.save(*fields, expected_version=expected_version)
+    change.finish()
+    return ticket
+
+
+@transaction.atomic
+def merge(
+    source: Ticket,
+    *,
+    into: Ticket,
+    acting_user: User,
+    expected_version: int | None = None,
+) -> Ticket:
+    """Merge a duplicate into another ticket.
+
+    1. The source's messages and attachments move to the target; its requester and
+       watchers become watchers of the target.
+    2. The source is closed and points at the target; each keeps its own events, and
+       each gets a "merged" event naming the other.
+    """
+    policy.require_work(acting_user, source)
+    policy.require_work(acting_user, into)
+    if source.pk == into.pk:
+        raise InvalidInput("A ticket cannot be merged into itself.")
+    if source.merged_into_id:
+        raise Conflict(f"Ticket #{source.number} was already merged.")
+    if into.merged_into_id or into.status == Status.CLOSED:
+        raise Conflict(f"Ticket #{into.number} is closed; pick an open ticket to merge into.")
+    moved = source.messages.update(ticket=into)
+    source.attachments.update(ticket=into)
+    people = set(source.watchers.values_list("id", flat=True)) | {source.requester_id}
+    people.discard(into.requester_id)
+    if people:
+        into.watchers.add(*people)
+
+    source_change = _Change(source, acting_user)
+    source_change.record(EventKind.MERGED, "merged_into", "", into.number, into=into.number)
+    source_change.record(
+        EventKind.STATUS_CHANGED, "status", source.status, Status.CLOSED, reason="merged"
+    )
+    source.status, source.merged_into, source.closed_at = Status.CLOSED, into, timezone.now()
+    source_change.save("status", "merged_into", "closed_at", expected_version=expected_version)
+    source_change.finish()
+
+    into_change = _Change(into, acting_user)
+    into_change.record(
+        EventKind.MERGED, "merged_from", "", source.number, source=source.number, messages=moved
+    )
+    into_change.save(expected_version=None)
+    into_change.finish()
+    return into
+
+
+# -- attachments --------------------------------------------------------------------
+
+
+@transaction.atomic
+def add_attachment(
+    ticket: Ticket,
+    *,
+    acting_user: User,
+    upload: IO[bytes],
+    filename: str,
+    size: int,
+    message: Message | None = None,
+) -> Attachment:
+    """Store a file on the ticket under a random name.
+
+    Refused with a clear error when it is larger than SOPORTE_MAX_ATTACHMENT_BYTES, is a
+    program, or its content contradicts its name. Files on an internal note, or added
+    by an agent without a message, are internal unless the message is public.
+    """
+    policy.require_view(acting_user, ticket)
+    limit = settings.MAX_ATTACHMENT_BYTES
+    if size > limit:
+        raise TooLarge(
+            f"{safe_filename(filename)} is larger than the {limit // 1_048_576} MB limit."
+        )
+    if message is not None and (
+        message.ticket_id != ticket.pk or message.author_id != acting_user.pk
+    ):
+        raise InvalidInput("Files can be added only to your own messages on this ticket.")
+    name = safe_filename(filename)
+    head = upload.read(2048)
+    content_type = checked_content_type(name, head)
+    upload.seek(0)
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: upload.read(1 << 16), b""):
+        digest.update(chunk)
+    upload.seek(0)
+    internal = message.internal if message is not None else acting_user.is_agent
+    attachment = Attachment(
+        ticket=ticket,
+        message=message,
+        token=secrets.token_hex(16),
+        filename=name,
+        content_type=content_type,
+        size=size,
+        sha256=digest.hexdigest(),
+        internal=internal,
+        uploaded_by=acting_user,
+    )
+    attachment.file.save(attachment.token, File(upload), save=False)
+    attachment.save(force_insert=True)
+    change = _Change(ticket, acting_user)
+    change.record(EventKind.ATTACHMENT_ADDED, new=name, attachment=attachment.pk, size=size)
+    change.save(expected_version=None)
+    change.finish()
+    return attachment
+
+
+# -- categories ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_category(
+    *, acting_user: User, name: str, parent: Category | None = None, description: str = ""
+) -> Category:
+    policy.require_admin(acting_user)
+    name = _text(name, "A name", 120)
+    if Category.objects.filter(parent=parent, name__iexact=name).exists():
+        raise Conflict(f"The category {name!r} already exists there.")
+    return Category.objects.create(name=name, parent=parent, description=description)
