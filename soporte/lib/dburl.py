@@ -43,13 +43,17 @@ def parse_database_url(url: str) -> dict[str, Any]:
         name = unquote(parts.path.lstrip("/"))
         if not name:
             raise EnvError("SOPORTE_DATABASE_URL: postgres URL needs a database name")
+        try:
+            port = parts.port
+        except ValueError:
+            raise EnvError("SOPORTE_DATABASE_URL: the port must be a number") from None
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name,
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
+            "PORT": str(port or ""),
             "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,
             "OPTIONS": options,

@@ -18,7 +18,7 @@ from soporte.lib.schema import AwareDatetime, Id, Number, text
 
 from . import services
 from .models import Attachment, Category, Channel, Message, Priority, Status, Ticket, TicketEvent
-from .queries import TicketFilter, paginate
+from .queries import SUMMARY_VALUES, TicketFilter, paginate, summaries
 from .schemas import (
     AssignIn,
     AttachmentOut,
@@ -116,8 +116,10 @@ class TicketQuery(Schema):
 @router.get("", response=TicketPage, summary="List the tickets you may see")
 def list_tickets(request: HttpRequest, query: Query[TicketQuery]):
     tickets = query.to_filter(request.auth).apply(policy.visible_tickets(request.auth))
-    page = paginate(_with_related(tickets), sort=query.sort, cursor=query.cursor, limit=query.limit)
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    page = paginate(
+        tickets, sort=query.sort, cursor=query.cursor, limit=query.limit, values=SUMMARY_VALUES
+    )
+    return {"items": summaries(page.items), "next_cursor": page.next_cursor}
 
 
 @router.post("", response={201: TicketDetail}, summary="Open a ticket")

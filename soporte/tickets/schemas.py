@@ -55,6 +55,13 @@ class TicketOut(Schema):
     merged_into: int | None
     version: int
 
+
+class TicketDetail(TicketOut):
+    """One ticket read from a model instance (list rows are built by queries.summaries)."""
+
+    resolution: str
+    watchers: list[UserRef]
+
     @staticmethod
     def resolve_tags(obj) -> list[str]:
         return [tag.name for tag in obj.tags.all()]
@@ -62,11 +69,6 @@ class TicketOut(Schema):
     @staticmethod
     def resolve_merged_into(obj) -> int | None:
         return obj.merged_into.number if obj.merged_into_id else None
-
-
-class TicketDetail(TicketOut):
-    resolution: str
-    watchers: list[UserRef]
 
     @staticmethod
     def resolve_watchers(obj) -> list:

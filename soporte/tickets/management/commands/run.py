@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
@@ -18,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-demo", action="store_true", help="do not load demo data")
 
     def handle(self, *args, bind: str, workers: int, no_demo: bool, **options):
-        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
         if not no_demo:
             call_command("demo", stdout=self.stdout)

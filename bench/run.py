@@ -1,0 +1,316 @@
+"""`make bench`: Soporte's speed on the foundation's work, beside django-helpdesk's.
+
+Measures, on a fresh SQLite file in WAL mode (the default deployment):
+  1. ticket creation through the service layer (each with its first message and event);
+  2. the ticket list API, 50 per page, filtered by status and team, 100,000 tickets
+     in the database, server time through Django's test client (no network);
+then runs the same work on django-helpdesk 2.6.1 (bench/peer.py) and prints the ratio.
+
+    python bench/run.py [--tickets 100000] [--create 2000] [--requests 200] [--no-peer]
+    python bench/run.py --database postgres://postgres@127.0.0.1:5432/soporte_bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+TEAMS = 5
+# Same status mix as the peer's data set: (status, weight).
+STATUS_WEIGHTS = [
+    ("new", 20),
+    ("pending_customer", 5),
+    ("open", 25),
+    ("resolved", 45),
+    ("closed", 5),
+]
+LIST_STATUS = "new"  # ~20% of tickets, like the peer's "Open" filter
+WORDS = (
+    "invoice refund login password printer email vpn account error crash slow update "
+    "payment order shipping laptop screen network access report export"
+).split()
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def setup_django(database_url: str, var_dir: str) -> None:
+    os.environ["SOPORTE_DATABASE_URL"] = database_url
+    os.environ["SOPORTE_VAR_DIR"] = var_dir
+    os.environ["SOPORTE_SECRET_KEY"] = "bench-only"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "soporte.settings"
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.LOGGING_CONFIG = None
+    import logging
+
+    logging.disable(logging.WARNING)
+
+
+def reset_postgres(database_url: str) -> None:
+    """Drop and recreate the bench database so every run starts empty."""
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    parts = urlsplit(database_url)
+    name = parts.path.lstrip("/")
+    admin = database_url.replace(parts.path, "/postgres", 1)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def prepare():
+    from django.core.management import call_command
+
+    from soporte.accounts import services as accounts
+    from soporte.accounts.models import Organization, Role, Team, Tier
+
+    call_command("migrate", verbosity=0, interactive=False)
+    org = Organization.objects.create(name="Acme")
+    agent = accounts.create_user(
+        acting_user=None, username="agent", role=Role.AGENT, tier=Tier.L1, email="a@x.org"
+    )
+    requester = accounts.create_user(
+        acting_user=None, username="requester", organization=org, email="r@x.org"
+    )
+    teams = [Team.objects.create(name=f"Queue {i}", tier=Tier.L1) for i in range(TEAMS)]
+    teams[0].members.add(agent)
+    return agent, requester, teams
+
+
+def bench_create(requester, teams, count: int) -> dict:
+    from soporte.tickets import services
+
+    rng = random.Random(1)
+    # Warm-up: first-use costs (statement caches, imports) are not the steady state.
+    for _ in range(20):
+        services.open_ticket(acting_user=requester, subject="warm-up", body="warm-up")
+    start = time.perf_counter()
+    for i in range(count):
+        services.open_ticket(
+            acting_user=requester,
+            subject=f"{rng.choice(WORDS)} {rng.choice(WORDS)} problem {i}",
+            body="Since this morning it fails with an error; I restarted twice.",
+        )
+    elapsed = time.perf_counter() - start
+    return {
+        "create_n": count,
+        "create_s": round(elapsed, 3),
+        "create_per_s": round(count / elapsed, 1),
+    }
+
+
+def bulk_load(requester, agent, teams, total: int) -> dict:
+    """Fill the database up to `total` tickets (one message each) with bulk inserts."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from soporte.tickets.models import Message, MessageKind, Ticket
+
+    rng = random.Random(2)
+    statuses, weights = zip(*STATUS_WEIGHTS, strict=True)
+    existing = Ticket.objects.count()
+    next_number = (
+        Ticket.objects.order_by("-number").values_list("number", flat=True).first() or 1000
+    ) + 1
+    now = timezone.now()
+    start = time.perf_counter()
+    batch = 5000
+    remaining = total - existing
+    while remaining > 0:
+        size = min(batch, remaining)
+        tickets = []
+        for _ in range(size):
+            created = now - timedelta(minutes=rng.randrange(2 * 365 * 24 * 60))
+            status = rng.choices(statuses, weights)[0]
+            tickets.append(
+                Ticket(
+                    number=next_number,
+                    subject=f"{rng.choice(WORDS)} {rng.choice(WORDS)} {rng.choice(WORDS)}",
+                    status=status,
+                    channel="email",
+                    requester=requester,
+                    organization_id=requester.organization_id,
+                    team=rng.choice(teams),
+                    assignee=agent if rng.random() < 0.3 else None,
+                    priority=rng.choice(["P1", "P2", "P3", "P4"]),
+                    created_at=created,
+                    updated_at=created + timedelta(minutes=rng.randrange(60 * 24)),
+                )
+            )
+            next_number += 1
+        with transaction.atomic():
+            Ticket.objects.bulk_create(tickets)
+            # bulk_create skips auto_now: the timestamps above are kept as generated.
+            Message.objects.bulk_create(
+                Message(
+                    ticket=t,
+                    kind=MessageKind.REPLY,
+                    author=requester,
+                    channel="email",
+                    body_text="The application shows an error when I open the report.",
+                )
+                for t in tickets
+            )
+        remaining -= size
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE tickets_counter SET value = %s WHERE name = 'ticket'", [next_number - 1]
+        )
+        cursor.execute("ANALYZE")
+    return {"load_s": round(time.perf_counter() - start, 1), "tickets": total}
+
+
+def bench_list(agent, team, requests: int) -> dict:
+    """p50/p95 server time of GET /api/v1/tickets?status=..&team=.. walking 20 pages deep."""
+    from django.test import Client
+
+    from soporte.accounts.services import create_api_token
+    from soporte.tickets.models import Ticket
+
+    _, key = create_api_token(acting_user=agent, name="bench")
+    client = Client(headers={"Authorization": f"Bearer {key}"})
+    base = f"/api/v1/tickets?status={LIST_STATUS}&team={team.pk}&limit=50"
+    matching = Ticket.objects.filter(status=LIST_STATUS, team=team).count()
+
+    def walk(pages: int, samples: list[float] | None) -> int:
+        cursor, done = None, 0
+        for _ in range(pages):
+            url = base + (f"&cursor={cursor}" if cursor else "")
+            start = time.perf_counter()
+            response = client.get(url)
+            elapsed = (time.perf_counter() - start) * 1000
+            if response.status_code != 200:
+                raise RuntimeError(
+                    f"{url} answered {response.status_code}: {response.content[:200]}"
+                )
+            body = json.loads(response.content)
+            if len(body["items"]) != 50 and body["next_cursor"]:
+                raise RuntimeError("a page that is not the last one has fewer than 50 items")
+            if samples is not None:
+                samples.append(elapsed)
+            done += 1
+            cursor = body["next_cursor"]
+            if not cursor:
+                break
+        return done
+
+    walk(5, None)  # warm-up
+    samples: list[float] = []
+    while len(samples) < requests:
+        walk(min(20, requests - len(samples)), samples)
+    return {
+        "list_p50_ms": round(statistics.median(samples), 2),
+        "list_p95_ms": round(percentile(samples, 95), 2),
+        "list_requests": len(samples),
+        "list_matching": matching,
+        "list_endpoint": "GET /api/v1/tickets?status&team&limit=50 (keyset cursor, 20 pages deep)",
+    }
+
+
+def run_ours(args) -> dict:
+    tmp = tempfile.mkdtemp(prefix="soporte-bench-")
+    database_url = args.database or f"sqlite:///{tmp}/bench.sqlite3"
+    if database_url.startswith("postgres"):
+        reset_postgres(database_url)
+    setup_django(database_url, tmp)
+    from django.db import connection
+
+    agent, requester, teams = prepare()
+    log(f"soporte: creating {args.create} tickets through the service layer")
+    result = {"database": connection.vendor}
+    result.update(bench_create(requester, teams, args.create))
+    log(f"soporte: loading up to {args.tickets} tickets")
+    result.update(bulk_load(requester, agent, teams, args.tickets))
+    log(f"soporte: {args.requests} list requests")
+    result.update(bench_list(agent, teams[0], args.requests))
+    return result
+
+
+def ratio(ours: float, theirs: float, higher_is_better: bool) -> str:
+    if not ours or not theirs:
+        return "n/a"
+    value = ours / theirs if higher_is_better else theirs / ours
+    return f"{value:.1f}x"
+
+
+def report(ours: dict, peer: dict) -> None:
+    peer_ok = "error" not in peer
+    rows = [
+        ("ticket creation (tickets/s)", "create_per_s", True, ">= 1000 and >= 5x peer"),
+        ("list p50 (ms)", "list_p50_ms", False, ""),
+        ("list p95 (ms)", "list_p95_ms", False, "<= 30 ms and >= 5x peer"),
+    ]
+    print()
+    peer_name = peer.get("peer", "django-helpdesk 2.6.1")
+    print(
+        f"Soporte ({ours['database']}) vs {peer_name}, {ours['tickets']:,} tickets, "
+        f"list filtered to ~{ours['list_matching']:,} matching"
+    )
+    print(f"{'measure':<30}{'soporte':>12}{'peer':>12}{'ratio':>10}  target")
+    for label, key, higher, target in rows:
+        theirs = peer.get(key) if peer_ok else None
+        print(
+            f"{label:<30}{ours[key]:>12}{theirs if theirs is not None else '-':>12}"
+            f"{ratio(ours[key], theirs, higher) if theirs else 'n/a':>10}  {target}"
+        )
+    if peer_ok:
+        print(
+            f"peer list endpoint: {peer.get('list_endpoint')}; matching {peer.get('list_matching')}"
+        )
+    else:
+        print(f"peer not measured: {peer['error']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--create", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--database", help="a SOPORTE_DATABASE_URL; default a fresh SQLite file")
+    parser.add_argument("--no-peer", action="store_true", help="skip django-helpdesk")
+    args = parser.parse_args()
+
+    ours = run_ours(args)
+    peer: dict = {"error": "skipped (--no-peer)"}
+    if not args.no_peer:
+        from peer import run_peer
+
+        log("peer: django-helpdesk 2.6.1 on the same work")
+        peer = run_peer(tickets=args.tickets, create=args.create, requests=args.requests)
+    results = HERE / "results"
+    results.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (results / f"foundation-{stamp}.json").write_text(
+        json.dumps({"soporte": ours, "peer": peer}, indent=2)
+    )
+    report(ours, peer)
+
+
+if __name__ == "__main__":
+    main()
