@@ -6,5 +6,7 @@ from soporte.api import api
 urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+    path("", include("soporte.accounts.urls")),
+    path("", include("soporte.tickets.urls")),
     path("", include("soporte.web.urls")),
 ]

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from soporte.lib.errors import InvalidInput, NotFound
-from soporte.lib.schema import Id
+from soporte.lib.schema import Id, text
 
 from . import policy, services
 from .models import ApiToken, Organization, Team, User
@@ -56,7 +56,7 @@ def me(request: HttpRequest):
 
 
 @router.get("/users", response=list[UserOut], tags=["users"], summary="Users (agents)")
-def list_users(request: HttpRequest, q: str = "", limit: int = 100):
+def list_users(request: HttpRequest, q: text(200) = "", limit: int = 100):
     policy.require_agent(request.auth)
     users = User.objects.select_related("organization").order_by("username")
     if q:

@@ -142,3 +142,17 @@ class ApiToken(models.Model):
     def hash_secret(secret: str) -> str:
         # The secret is 256 random bits, so a fast hash is enough: no dictionary to try.
         return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class LoginFailure(models.Model):
+    """A failed sign-in, kept for a while to slow down password guessing."""
+
+    username = models.CharField(max_length=150, db_index=True)
+    ip = models.GenericIPAddressField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["ip", "created_at"], name="loginfailure_ip")]
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.ip}"

@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Iterable
 
 from django.contrib.auth.password_validation import validate_password
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -264,3 +265,49 @@ def revoke_api_token(*, acting_user: User, token_id: int) -> ApiToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
     return token
+
+
+# -- sign-in links -------------------------------------------------------------------
+
+_LINK_SALT = "soporte.sign-in-link"
+
+
+def make_sign_in_token(user: User) -> str:
+    """A signed token that signs this user in once: it names their last sign-in, which
+    the sign-in itself changes."""
+    last = user.last_login.isoformat() if user.last_login else ""
+    return signing.dumps({"u": user.pk, "l": last}, salt=_LINK_SALT, compress=True)
+
+
+def user_for_sign_in_token(token: str, max_age: int) -> User | None:
+    try:
+        data = signing.loads(token, salt=_LINK_SALT, max_age=max_age)
+    except signing.BadSignature:
+        return None
+    user = User.objects.filter(pk=data.get("u"), is_active=True).first()
+    if user is None:
+        return None
+    last = user.last_login.isoformat() if user.last_login else ""
+    return user if last == data.get("l") else None
+
+
+def request_sign_in_link(email: str, build_url) -> None:
+    """Email a sign-in link to the account with this address, if there is one; says
+    nothing either way, so the form cannot be used to find out who has an account."""
+    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    if user is None:
+        return
+    from .tasks import send_sign_in_link
+
+    url = build_url(make_sign_in_token(user))
+    transaction.on_commit(lambda: send_sign_in_link.delay(user.pk, url))
+
+
+def update_preferences(
+    user: User, *, first_name: str, last_name: str, language: str, time_zone: str
+) -> User:
+    """A person's own name, language and time zone (validated by the form)."""
+    user.first_name, user.last_name = first_name.strip(), last_name.strip()
+    user.language, user.time_zone = language, time_zone
+    user.save(update_fields=["first_name", "last_name", "language", "time_zone"])
+    return user

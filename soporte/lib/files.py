@@ -36,21 +36,34 @@ _CONTAINER_FAMILIES = {
     "application/x-ole-storage": ("application/msword", "application/vnd.ms-", "application/x-msi"),
 }  # fmt: skip
 _UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
+# Controls, invisible format marks (e.g. the right-to-left override that shows
+# "invoice\u202efdp.exe" as "invoiceexe.pdf"), line separators and lone surrogates.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+# Windows drops trailing dots and spaces on save, so "virus.exe." would run as a program.
+_EDGES = re.compile(r"^[\s.]+|[\s.]+$")
+# "logs.tar.gz" is gzip bytes, whatever archive is inside.
+_COMPRESSION_TYPES = {
+    "gzip": "application/gzip",
+    "bzip2": "application/x-bzip2",
+    "xz": "application/x-xz",
+}
 
 
 def safe_filename(name: str, max_length: int = 200) -> str:
     """A file name safe to store and to offer for download: no path, no control chars."""
     name = unicodedata.normalize("NFC", name or "")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE_CHARS.sub("_", name).strip().lstrip(".").strip()
+    name = "".join("_" if unicodedata.category(ch) in _INVISIBLE_CATEGORIES else ch for ch in name)
+    name = _EDGES.sub("", _UNSAFE_CHARS.sub("_", name))
     if not name:
         name = "attachment"
     if len(name) > max_length:
         stem, dot, ext = name.rpartition(".")
-        if dot and 0 < len(ext) <= 16:
+        if dot and 0 < len(ext) <= 16 and len(ext) + 1 < max_length:
             name = stem[: max_length - len(ext) - 1] + "." + ext
         else:
             name = name[:max_length]
+        name = _EDGES.sub("", name) or "attachment"
     return name
 
 
@@ -71,7 +84,8 @@ def checked_content_type(filename: str, head: bytes) -> str:
     ext = filename.rpartition(".")[2].lower() if "." in filename else ""
     if ext in BLOCKED_EXTENSIONS or head.startswith(_EXECUTABLE_MAGIC):
         raise UnsupportedMedia(f"{filename}: programs and scripts cannot be attached.")
-    claimed = mimetypes.guess_type(filename, strict=False)[0]
+    claimed, encoding = mimetypes.guess_type(filename, strict=False)
+    claimed = _COMPRESSION_TYPES.get(encoding or "", claimed)
     actual = sniff(head)
     if actual is None:
         return claimed or "application/octet-stream"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import nh3
 
@@ -21,6 +22,13 @@ _ATTRIBUTES = {
 }
 # cid: keeps inline images of an email pointing at their attachment.
 _SCHEMES = {"http", "https", "mailto", "tel", "cid"}
+# Where lines end in the text of an HTML fragment, so "<p>a</p><p>b</p>" is not "ab".
+_BLOCKS = re.compile(
+    r"</?(?:p|div|li|tr|h[1-6]|blockquote|pre|table|ul|ol|dl|dt|dd|hr)\b[^>]*>", re.IGNORECASE
+)
+_LINE_BREAKS = re.compile(r"<br\b[^>]*>", re.IGNORECASE)
+_CELL_ENDS = re.compile(r"</t[dh]\s*>", re.IGNORECASE)
+_BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
 
 
 def sanitize_html(value: str) -> str:
@@ -39,7 +47,11 @@ def sanitize_html(value: str) -> str:
 
 def html_to_text(value: str) -> str:
     """The text content of an HTML fragment (tags dropped, entities decoded)."""
-    return html.unescape(nh3.clean(value, tags=set())).strip()
+    value = _BLOCKS.sub(lambda match: "\n" + match.group(0) + "\n", value)
+    value = _LINE_BREAKS.sub(lambda match: match.group(0) + "\n", value)
+    value = _CELL_ENDS.sub(lambda match: match.group(0) + " ", value)
+    text = html.unescape(nh3.clean(value, tags=set()))
+    return _BLANK_LINES.sub("\n\n", text).strip()
 
 
 def text_to_html(value: str) -> str:

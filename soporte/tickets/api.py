@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from django.db.models import Prefetch, QuerySet
-from django.http import FileResponse, HttpRequest
+from django.http import HttpRequest
 from ninja import File, Form, Query, Router, Schema
 from ninja import Status as HttpStatus
 from ninja.files import UploadedFile
@@ -17,6 +17,7 @@ from soporte.lib.errors import InvalidInput, NotFound, PermissionDenied
 from soporte.lib.schema import AwareDatetime, Id, Number, text
 
 from . import services
+from .downloads import attachment_response
 from .models import Attachment, Category, Channel, Message, Priority, Status, Ticket, TicketEvent
 from .queries import SUMMARY_VALUES, TicketFilter, paginate, summaries
 from .schemas import (
@@ -350,16 +351,7 @@ def download_attachment(request: HttpRequest, number: Number, attachment_id: Id)
     )
     if attachment is None:
         raise NotFound("Attachment not found.")
-    response = FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type=attachment.content_type,
-    )
-    # A stored file is never rendered as a page of ours, whatever it contains.
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return attachment_response(attachment)
 
 
 # -- categories ---------------------------------------------------------------------

@@ -266,6 +266,16 @@ class EventKind(models.TextChoices):
     ATTACHMENT_ADDED = "attachment_added", _("Attachment added")
 
 
+class TicketEventQuerySet(models.QuerySet):
+    """Bulk writes would bypass TicketEvent.save/delete, so they are refused too."""
+
+    def update(self, **kwargs):
+        raise ValueError("ticket events are immutable")
+
+    def delete(self):
+        raise ValueError("ticket events are immutable")
+
+
 class TicketEvent(models.Model):
     """One line of the audit trail. Written once, never changed or deleted."""
 
@@ -279,6 +289,8 @@ class TicketEvent(models.Model):
     new = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TicketEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -294,3 +306,56 @@ class TicketEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("ticket events are immutable")
+
+
+class SavedView(models.Model):
+    """An agent's saved ticket-list filter (the list page's query string)."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    name = models.CharField(_("name"), max_length=80)
+    query = models.CharField(max_length=1000)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="savedview_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CannedResponse(models.Model):
+    """A ready answer agents insert in the composer: shared (no owner) or personal."""
+
+    title = models.CharField(_("title"), max_length=120)
+    body = models.TextField(_("text"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="canned_responses",
+    )
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Presence(models.Model):
+    """Who is composing on a ticket right now; rows expire after a short while."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticket", "user"], name="presence_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.ticket_id}"

@@ -160,6 +160,7 @@ def open_ticket(
     tags: Iterable[str] = (),
     watchers: Iterable[User] = (),
     due_at: datetime | None = None,
+    files: Sequence[File] = (),
 ) -> Ticket:
     """Open a ticket with its first message (the request, in the requester's name).
 
@@ -180,6 +181,13 @@ def open_ticket(
     impact, urgency = Level(impact), Level(urgency)
     if assignee is not None:
         _require_staff_user(assignee, "The assignee")
+        # The same rule as assign(): the assignee serves the ticket's team.
+        if (
+            team is not None
+            and not assignee.is_supervisor
+            and team.pk not in policy.team_ids(assignee)
+        ):
+            raise InvalidInput(f"{assignee} is not a member of the team {team}.")
 
     ticket = Ticket(
         number=next_ticket_number(),
@@ -198,7 +206,7 @@ def open_ticket(
         due_at=due_at,
     )
     ticket.save(force_insert=True)
-    Message.objects.create(
+    first = Message.objects.create(
         ticket=ticket,
         kind=MessageKind.REPLY,
         author=requester,
@@ -214,6 +222,7 @@ def open_ticket(
         priority=ticket.priority,
         entered_by=acting_user.pk,
     )
+    _store_files(change, files, first)
     tag_names = _clean_tags(tags)
     if tag_names:
         ticket.tags.add(*_get_tags(tag_names))
@@ -258,6 +267,7 @@ def reply(
     body_html: str = "",
     status: str | None = None,
     expected_version: int | None = None,
+    files: Sequence[File] = (),
 ) -> Message:
     """A public reply. An agent's first reply counts as the first response; a
     requester's reply brings a pending or resolved ticket back to open."""
@@ -291,6 +301,7 @@ def reply(
         body_html=html,
     )
     change.record(EventKind.REPLIED, message=message.pk)
+    _store_files(change, files, message)
     change.save(*fields, expected_version=expected_version)
     change.finish()
     return message
@@ -304,8 +315,9 @@ def add_note(
     body: str = "",
     body_html: str = "",
     expected_version: int | None = None,
+    files: Sequence[File] = (),
 ) -> Message:
-    """An internal note: seen by agents only."""
+    """An internal note: seen by agents only (and so are its files)."""
     policy.require_work(acting_user, ticket)
     text, html = _body(body, body_html)
     message = Message.objects.create(
@@ -319,6 +331,7 @@ def add_note(
     )
     change = _Change(ticket, acting_user)
     change.record(EventKind.NOTE_ADDED, message=message.pk)
+    _store_files(change, files, message)
     change.save(expected_version=expected_version)
     change.finish()
     return message
@@ -334,6 +347,7 @@ def log_call(
     duration_seconds: int | None = None,
     internal: bool = True,
     expected_version: int | None = None,
+    files: Sequence[File] = (),
 ) -> Message:
     """A phone call an agent took or made, with its summary. Internal unless shared."""
     policy.require_work(acting_user, ticket)
@@ -352,6 +366,7 @@ def log_call(
     )
     change = _Change(ticket, acting_user)
     change.record(EventKind.CALL_LOGGED, message=message.pk, direction=direction)
+    _store_files(change, files, message)
     fields = []
     if not internal and ticket.first_responded_at is None:
         ticket.first_responded_at = timezone.now()
@@ -559,6 +574,8 @@ def change_status(
 ) -> Ticket:
     """Move the ticket along the allowed transitions (resolving needs a summary)."""
     policy.require_work(acting_user, ticket)
+    if ticket.merged_into_id:
+        raise Conflict(f"Ticket #{ticket.number} was merged; work on the ticket it went into.")
     return _change_status(
         ticket,
         acting_user,
@@ -578,6 +595,8 @@ def resolve(
 ) -> Ticket:
     """Mark solved, with a summary of what fixed it. Requesters may resolve their own."""
     policy.require_view(acting_user, ticket)
+    if not acting_user.is_agent and ticket.requester_id != acting_user.pk:
+        raise PermissionDenied("Requesters can resolve only the tickets they opened.")
     return _change_status(
         ticket, acting_user, Status.RESOLVED, resolution=resolution,
         expected_version=expected_version,
@@ -753,15 +772,28 @@ def add_attachment(
     by an agent without a message, are internal unless the message is public.
     """
     policy.require_view(acting_user, ticket)
+    if message is not None and (
+        message.ticket_id != ticket.pk or message.author_id != acting_user.pk
+    ):
+        raise InvalidInput("Files can be added only to your own messages on this ticket.")
+    change = _Change(ticket, acting_user)
+    attachment = _store_file(change, upload, filename, size, message)
+    change.save(expected_version=None)
+    change.finish()
+    return attachment
+
+
+def _store_file(
+    change: _Change, upload: IO[bytes], filename: str, size: int, message: Message | None
+) -> Attachment:
+    """Check one file, store it under a random name, record the event (no commit)."""
+    ticket, acting_user = change.ticket, change.actor
+    assert acting_user is not None
     limit = settings.MAX_ATTACHMENT_BYTES
     if size > limit:
         raise TooLarge(
             f"{safe_filename(filename)} is larger than the {limit // 1_048_576} MB limit."
         )
-    if message is not None and (
-        message.ticket_id != ticket.pk or message.author_id != acting_user.pk
-    ):
-        raise InvalidInput("Files can be added only to your own messages on this ticket.")
     name = safe_filename(filename)
     head = upload.read(2048)
     content_type = checked_content_type(name, head)
@@ -784,11 +816,13 @@ def add_attachment(
     )
     attachment.file.save(attachment.token, File(upload), save=False)
     attachment.save(force_insert=True)
-    change = _Change(ticket, acting_user)
     change.record(EventKind.ATTACHMENT_ADDED, new=name, attachment=attachment.pk, size=size)
-    change.save(expected_version=None)
-    change.finish()
     return attachment
+
+
+def _store_files(change: _Change, files: Sequence[File], message: Message) -> None:
+    for upload in files:
+        _store_file(change, upload, upload.name or "attachment", upload.size, message)
 
 
 # -- categories ---------------------------------------------------------------------

@@ -1,18 +1,14 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
-
-from soporte.accounts import policy
-from soporte.tickets.models import ACTIVE_STATUSES
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    tickets = policy.visible_tickets(request.user).filter(status__in=ACTIVE_STATUSES)
-    recent = tickets.select_related("requester", "assignee", "team").order_by("-updated_at")[:20]
-    return render(request, "web/home.html", {"tickets": recent})
+    """Agents start in their workspace, requesters in the portal."""
+    return redirect("desk:home" if request.user.is_agent else "portal:tickets")
 
 
 @require_GET

@@ -1,0 +1,195 @@
+"""Forms for the agent workspace and the requester portal. They parse and validate;
+the services decide."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from soporte.accounts.models import Organization, Team, Tier, User
+
+from .models import CallDirection, Category, Level, MessageKind, Priority, Status
+from .queries import SORTS, TicketFilter
+
+SORT_CHOICES = [
+    ("-updated_at", _("Recently updated")),
+    ("updated_at", _("Least recently updated")),
+    ("-created_at", _("Newest")),
+    ("created_at", _("Oldest")),
+    ("priority", _("Priority")),
+    ("due_at", _("Due soonest")),
+    ("-number", _("Number")),
+]
+assert {s.lstrip("-") for s, _label in SORT_CHOICES} <= set(SORTS)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        cleaned = [super(MultipleFileField, self).clean(f, initial) for f in files]
+        if len(cleaned) > 10:
+            raise forms.ValidationError(_("Attach at most 10 files at once."))
+        limit = settings.MAX_ATTACHMENT_BYTES
+        for f in cleaned:
+            if f.size > limit:
+                raise forms.ValidationError(
+                    _("%(name)s is larger than the %(mb)s MB limit.")
+                    % {"name": f.name, "mb": limit // 1_048_576}
+                )
+        return cleaned
+
+
+ANY = _("Any")
+
+
+def _choices(enum):
+    return [("", ANY), *enum.choices]
+
+
+class TicketFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    status = forms.MultipleChoiceField(label=_("Status"), choices=Status.choices, required=False)
+    priority = forms.ChoiceField(label=_("Priority"), choices=_choices(Priority), required=False)
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=Team.objects.all(), required=False, empty_label=_("Any")
+    )
+    tier = forms.ChoiceField(label=_("Tier"), choices=_choices(Tier), required=False)
+    assignee = forms.CharField(label=_("Assignee"), required=False, max_length=16)
+    organization = forms.ModelChoiceField(
+        label=_("Organization"),
+        queryset=Organization.objects.all(),
+        required=False,
+        empty_label=_("Any"),
+    )
+    category = forms.ModelChoiceField(
+        label=_("Category"), queryset=Category.objects.all(), required=False, empty_label=_("Any")
+    )
+    tag = forms.CharField(label=_("Tag"), required=False, max_length=50)
+    sort = forms.ChoiceField(label=_("Sort"), choices=SORT_CHOICES, required=False)
+
+    def __init__(self, *args, agents=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].widget = forms.Select(
+            choices=[("", _("Anyone")), ("me", _("Me")), ("none", _("Unassigned"))]
+            + [(str(a.pk), str(a)) for a in agents]
+        )
+
+    def to_filter(self, user: User) -> TicketFilter:
+        data = self.cleaned_data
+        assignee = data.get("assignee") or ""
+        return TicketFilter(
+            status=data.get("status") or None,
+            priority=[data["priority"]] if data.get("priority") else None,
+            assignee=user.pk if assignee == "me" else int(assignee) if assignee.isdigit() else None,
+            unassigned=assignee == "none",
+            team=data["team"].pk if data.get("team") else None,
+            tier=data.get("tier") or None,
+            organization=data["organization"].pk if data.get("organization") else None,
+            category=data["category"].pk if data.get("category") else None,
+            tag=data.get("tag") or None,
+            q=data.get("q") or None,
+        )
+
+
+class ComposerForm(forms.Form):
+    kind = forms.ChoiceField(choices=MessageKind.choices, initial=MessageKind.REPLY)
+    body = forms.CharField(label=_("Message"), widget=forms.Textarea, max_length=200_000)
+    status = forms.ChoiceField(
+        label=_("Then set status"),
+        required=False,
+        choices=[
+            ("", _("Keep")),
+            *[(v, label) for v, label in Status.choices if v not in ("new", "resolved", "closed")],
+        ],
+    )
+    direction = forms.ChoiceField(
+        choices=CallDirection.choices, initial=CallDirection.INBOUND, required=False
+    )
+    duration_minutes = forms.IntegerField(
+        label=_("Duration (minutes)"), min_value=0, max_value=1440, required=False
+    )
+    files = MultipleFileField(label=_("Attachments"))
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=2000)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class ResolveForm(forms.Form):
+    resolution = forms.CharField(
+        label=_("Resolution summary"), widget=forms.Textarea, max_length=20_000
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class AssignForm(forms.Form):
+    assignee = forms.CharField(required=False, max_length=16)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class MergeForm(forms.Form):
+    into = forms.IntegerField(label=_("Merge into ticket #"), min_value=1, max_value=2_147_483_647)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class BulkForm(forms.Form):
+    ACTIONS = [("assign", _("Assign")), ("status", _("Change status")), ("merge", _("Merge"))]
+    action = forms.ChoiceField(choices=ACTIONS)
+    numbers = forms.TypedMultipleChoiceField(coerce=int, choices=[])
+    assignee = forms.CharField(required=False, max_length=16)
+    status = forms.ChoiceField(choices=[("", "-"), *Status.choices], required=False)
+    into = forms.IntegerField(required=False, min_value=1, max_value=2_147_483_647)
+
+    def __init__(self, *args, numbers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["numbers"].choices = [(n, n) for n in numbers]
+
+
+class NewTicketForm(forms.Form):
+    """The portal's form; agents get requester, channel, impact and urgency too."""
+
+    category = forms.ModelChoiceField(
+        label=_("What is it about?"), queryset=Category.objects.all(), required=False,
+        empty_label=_("Choose a category"),
+    )  # fmt: skip
+    subject = forms.CharField(label=_("Subject"), max_length=250)
+    body = forms.CharField(
+        label=_("Describe the problem"), widget=forms.Textarea, max_length=200_000
+    )
+    impact = forms.ChoiceField(
+        label=_("How many people are affected?"), choices=Level.choices, initial=Level.MEDIUM
+    )
+    urgency = forms.ChoiceField(
+        label=_("How urgent is it?"), choices=Level.choices, initial=Level.MEDIUM
+    )
+    files = MultipleFileField(label=_("Attachments"))
+
+
+class AgentNewTicketForm(NewTicketForm):
+    requester = forms.ModelChoiceField(
+        label=_("Requester"), queryset=User.objects.filter(is_active=True)
+    )
+    channel = forms.ChoiceField(
+        label=_("Channel"),
+        choices=[
+            ("phone", _("Phone")),
+            ("email", _("Email")),
+            ("web", _("Web portal")),
+            ("chat", _("Chat")),
+        ],
+        initial="phone",
+    )
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.all(), required=False)

@@ -1,0 +1,38 @@
+from django.urls import include, path
+
+from .views import desk, files, portal
+
+desk_patterns = [
+    path("", desk.home, name="home"),
+    path("tickets/", desk.ticket_list, name="tickets"),
+    path("tickets/new/", desk.new_ticket, name="new"),
+    path("tickets/bulk/", desk.bulk, name="bulk"),
+    path("views/", desk.save_view, name="save_view"),
+    path("views/<int:view_id>/delete/", desk.delete_view, name="delete_view"),
+    path("tickets/<int:number>/", desk.ticket_page, name="ticket"),
+    path("tickets/<int:number>/compose/", desk.compose, name="compose"),
+    path("tickets/<int:number>/assign/", desk.assign, name="assign"),
+    path("tickets/<int:number>/escalate/", desk.escalate, name="escalate"),
+    path("tickets/<int:number>/deescalate/", desk.deescalate, name="deescalate"),
+    path("tickets/<int:number>/resolve/", desk.resolve, name="resolve"),
+    path("tickets/<int:number>/reopen/", desk.reopen, name="reopen"),
+    path("tickets/<int:number>/merge/", desk.merge, name="merge"),
+    path("tickets/<int:number>/activity/", desk.activity, name="activity"),
+    path("tickets/<int:number>/composing/", desk.composing, name="composing"),
+]
+
+portal_patterns = [
+    path("", portal.my_tickets, name="tickets"),
+    path("new/", portal.new_ticket, name="new"),
+    path("new/hint/", portal.category_hint, name="category_hint"),
+    path("tickets/<int:number>/", portal.ticket_page, name="ticket"),
+    path("tickets/<int:number>/reply/", portal.reply, name="reply"),
+    path("tickets/<int:number>/resolve/", portal.mark_resolved, name="resolve"),
+    path("tickets/<int:number>/reopen/", portal.reopen, name="reopen"),
+]
+
+urlpatterns = [
+    path("desk/", include((desk_patterns, "desk"))),
+    path("portal/", include((portal_patterns, "portal"))),
+    path("files/<int:number>/<int:attachment_id>/", files.download, name="download"),
+]

@@ -1,0 +1,65 @@
+"""What the agent workspace and the portal pages share."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.http import Http404
+
+from soporte.accounts import policy
+from soporte.accounts.models import User
+from soporte.lib.errors import NotFound
+
+from ..models import Message, Ticket
+
+
+def agent_required(view):
+    """Signed in as an agent, supervisor or admin; requesters get a 403 page."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not request.user.is_agent:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def signed_in(view):
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def get_ticket(user: User, number: int) -> Ticket:
+    try:
+        return policy.get_visible_ticket(user, number)
+    except NotFound:
+        raise Http404 from None
+
+
+def first_error(form) -> str:
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        return f"{label}: {errors[0]}" if label else str(errors[0])
+    return ""
+
+
+def timeline(user: User, ticket: Ticket) -> list[Message]:
+    """The messages this person may read, with their visible files: three queries."""
+    return list(
+        policy.visible_messages(user, ticket)
+        .select_related("author")
+        .prefetch_related(
+            Prefetch("attachments", queryset=policy.visible_attachments(user, ticket))
+        )
+    )
