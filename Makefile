@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/soporte
 
-.PHONY: run test test-sqlite test-postgres lint bench clean
+.PHONY: run test test-sqlite test-postgres lint bench clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,24 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(VENV)/.installed $@
 
-run: $(VENV)/.installed
+# Translations are compiled on install and whenever the .po changes, so never stale.
+LOCALE_PO := soporte/locale/es/LC_MESSAGES/django.po
+LOCALE_MO := $(LOCALE_PO:.po=.mo)
+
+$(LOCALE_MO): $(LOCALE_PO) | $(VENV)/.installed
+	@command -v msgfmt >/dev/null || { $(APT_INSTALL) gettext; }
+	cd soporte && ../$(BIN)/soporte compilemessages -v0
+
+APT_INSTALL = apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
+
+# The browser tests drive Debian's chromium; install it when missing.
+/usr/bin/chromium:
+	$(APT_INSTALL) chromium
+
+messages: $(VENV)/.installed
+	cd soporte && ../$(BIN)/soporte makemessages -l es --no-location
+
+run: $(VENV)/.installed $(LOCALE_MO)
 	$(BIN)/soporte run
 
 lint: $(VENV)/.installed-dev
@@ -27,11 +44,11 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check soporte tests bench
 	$(BIN)/mypy soporte/lib soporte/accounts/services.py soporte/tickets/services.py
 
-test-sqlite: $(VENV)/.installed-dev
-	SOPORTE_DATABASE_URL= $(BIN)/python -m pytest
+test-sqlite: $(VENV)/.installed-dev $(LOCALE_MO) /usr/bin/chromium
+	SOPORTE_DATABASE_URL= $(BIN)/python -m pytest -q
 
-test-postgres: $(VENV)/.installed-dev
-	SOPORTE_DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest
+test-postgres: $(VENV)/.installed-dev $(LOCALE_MO) /usr/bin/chromium
+	SOPORTE_DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -q
 
 # The whole suite on SQLite, then on PostgreSQL when it answers on 127.0.0.1:5432.
 test: lint test-sqlite

@@ -16,7 +16,8 @@ class UserRef(Schema):
 
     @staticmethod
     def resolve_name(obj) -> str:
-        return str(obj)
+        # List rows arrive as plain dicts that already carry the name (queries.summaries).
+        return obj["name"] if isinstance(obj, dict) else str(obj)
 
 
 class OrganizationRef(Schema):

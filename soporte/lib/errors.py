@@ -13,6 +13,12 @@ class ServiceError(Exception):
         self.message = message
 
 
+class BadRequest(ServiceError):
+    """A malformed request, e.g. a list cursor the server never issued."""
+
+    status = 400
+
+
 class InvalidInput(ServiceError):
     status = 422
 

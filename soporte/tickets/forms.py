@@ -85,6 +85,12 @@ class TicketFilterForm(forms.Form):
             + [(str(a.pk), str(a)) for a in agents]
         )
 
+    def clean_assignee(self) -> str:
+        value = self.cleaned_data.get("assignee") or ""
+        if value and value not in ("me", "none") and not (value.isdigit() and len(value) < 16):
+            raise forms.ValidationError(_("Choose an agent, me, or unassigned."))
+        return value
+
     def to_filter(self, user: User) -> TicketFilter:
         data = self.cleaned_data
         assignee = data.get("assignee") or ""

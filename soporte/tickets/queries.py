@@ -10,15 +10,15 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
-from soporte.lib.errors import InvalidInput
+from soporte.lib.errors import BadRequest, InvalidInput
 
-from .models import Ticket
+from .models import Priority, Ticket
 
 # sort name -> model field; "-" means newest/highest first.
 SORTS = {
@@ -73,7 +73,7 @@ class TicketFilter:
         if self.q:
             q = self.q.strip().lstrip("#")
             match = Q(subject__icontains=q)
-            if q.isdigit() and len(q) <= 9:
+            if q.isascii() and q.isdigit() and len(q) <= 9:
                 match |= Q(number=int(q))
             tickets = tickets.filter(match)
         return tickets
@@ -92,23 +92,44 @@ def _encode(value: Any, pk: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _bad_cursor() -> BadRequest:
+    return BadRequest("The cursor is not valid; start again from the first page.")
+
+
+def _cursor_datetime(value: Any) -> datetime | None:
+    """The cursor's time, or None when it is not one the database can compare."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = parse_datetime(value)
+        if parsed is None:
+            return None
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        parsed.astimezone(UTC)  # e.g. year 9999 at -23:59 is past the end of time
+    except (ValueError, OverflowError):
+        return None
+    return parsed
+
+
 def _decode(cursor: str, field: str) -> tuple[Any, int]:
+    """The cursor's (sort value, id); BadRequest when the server never issued it."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, pk = json.loads(raw)
     except (binascii.Error, ValueError, TypeError):
-        raise InvalidInput("The cursor is not valid; start again from the first page.") from None
+        raise _bad_cursor() from None
     if not isinstance(pk, int) or isinstance(pk, bool):
-        raise InvalidInput("The cursor is not valid; start again from the first page.")
-    if field in ("updated_at", "created_at", "due_at") and value is not None:
-        parsed = parse_datetime(value) if isinstance(value, str) else None
-        if parsed is None:
-            raise InvalidInput("The cursor is not valid; start again from the first page.")
-        value = parsed
-    elif (field == "number" and not isinstance(value, int)) or (
-        field == "priority" and not isinstance(value, str)
+        raise _bad_cursor()
+    if field == "due_at" and value is None:
+        return None, pk  # within the tickets without a due date
+    if field in ("updated_at", "created_at", "due_at"):
+        value = _cursor_datetime(value)
+        if value is None:
+            raise _bad_cursor()
+    elif (field == "number" and (not isinstance(value, int) or isinstance(value, bool))) or (
+        field == "priority" and value not in Priority.values
     ):
-        raise InvalidInput("The cursor is not valid; start again from the first page.")
+        raise _bad_cursor()
     return value, pk
 
 
@@ -176,18 +197,26 @@ def paginate(
     if name not in SORTS:
         raise InvalidInput(f"Cannot sort by {name!r}; use one of {', '.join(SORTS)}.")
     field = SORTS[name]
-    if field == "due_at":
-        # Tickets without a due date come last whichever way the list runs.
-        tickets = tickets.exclude(due_at__isnull=True)
-    order = (f"-{field}", "-id") if descending else (field, "id")
+    order: tuple[Any, ...] = (f"-{field}", "-id") if descending else (field, "id")
+    # Tickets without a due date come last whichever way the list runs.
+    undated_last = field == "due_at"
+    if undated_last:
+        column = F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
+        order = (column, order[1])
     if cursor:
         value, pk = _decode(cursor, field)
         op, op_eq = ("lt", "lte") if descending else ("gt", "gte")
-        # The leading range on the sort column alone lets the index do the seek.
-        tickets = tickets.filter(
-            Q(**{f"{field}__{op_eq}": value}),
-            Q(**{f"{field}__{op}": value}) | Q(**{f"id__{op}": pk}),
-        )
+        if value is None:
+            # Inside the undated tail: the id alone orders it.
+            tickets = tickets.filter(Q(**{f"{field}__isnull": True}), Q(**{f"id__{op}": pk}))
+        else:
+            # The leading range on the sort column alone lets the index do the seek.
+            after = Q(**{f"{field}__{op_eq}": value}) & (
+                Q(**{f"{field}__{op}": value}) | Q(**{f"id__{op}": pk})
+            )
+            if undated_last:
+                after |= Q(**{f"{field}__isnull": True})
+            tickets = tickets.filter(after)
     tickets = tickets.order_by(*order)
     if values:
         fetched = list(tickets.values(*values)[: limit + 1])

@@ -85,7 +85,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
             limit=PAGE_SIZE,
             values=SUMMARY_VALUES,
         )
-    except InvalidInput as error:
+    except ServiceError as error:
         messages.error(request, error.message)
         return render(
             request, "tickets/desk/list.html", _list_context(request, form, [], None), status=400
@@ -275,6 +275,14 @@ def _action(request: HttpRequest, number: int, form_class, call) -> HttpResponse
         messages.error(request, error.message)
         context = _ticket_context(request, get_ticket(request.user, number))
         return render(request, "tickets/desk/ticket.html", context, status=error.status)
+    if not policy.can_view(request.user, ticket):
+        # E.g. escalated to a team this agent is not in: say where it went.
+        messages.success(
+            request,
+            _("Ticket #%(number)s moved to %(team)s.")
+            % {"number": number, "team": ticket.team or _("the unassigned queue")},
+        )
+        return redirect("desk:tickets")
     return redirect("desk:ticket", number=number)
 
 
@@ -372,6 +380,7 @@ def composing(request: HttpRequest, number: int) -> HttpResponse:
 def new_ticket(request: HttpRequest) -> HttpResponse:
     """An agent opens a ticket for someone, e.g. while on the phone with them."""
     form = AgentNewTicketForm(request.POST or None, request.FILES or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -389,9 +398,11 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
             )
         except ServiceError as error:
             messages.error(request, error.message)
+            status = error.status
         else:
             return redirect("desk:ticket", number=ticket.number)
-    status = 422 if form.errors else 200
+    elif form.errors:
+        status = 422
     categories = Category.objects.all()
     return render(
         request, "tickets/desk/new.html", {"form": form, "categories": categories}, status=status

@@ -45,6 +45,7 @@ def my_tickets(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def new_ticket(request: HttpRequest) -> HttpResponse:
     form = NewTicketForm(request.POST or None, request.FILES or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -60,6 +61,7 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
             )
         except ServiceError as error:
             messages.error(request, error.message)
+            status = error.status
         else:
             messages.success(
                 request, _("Ticket #%(number)s was opened. We will answer soon.")
@@ -68,7 +70,7 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
             return redirect("portal:ticket", number=ticket.number)
     elif form.errors:
         messages.error(request, first_error(form))
-    status = 422 if request.method == "POST" else 200
+        status = 422
     return render(
         request,
         "tickets/portal/new.html",
