@@ -288,6 +288,47 @@ def bench_list(n_requests, staff, queue):
     return times, matching, pages
 
 
+def bench_pages(n_requests, staff, queue):
+    """Server time of the two pages an agent lives in: the ticket list page (its HTML
+    shell plus the DataTables JSON it fetches for the rows, as the browser does) and a
+    ticket's page with 50 follow-ups."""
+    from django.test import Client
+    from django.urls import reverse
+    from helpdesk.models import FollowUp, Ticket
+
+    client = Client()
+    client.force_login(staff)
+    shell = reverse("helpdesk:list")
+    rows_times, _, _ = bench_list(n_requests, staff, queue)
+    shell_times = []
+    for i in range(WARMUP + n_requests):
+        t0 = time.perf_counter()
+        resp = client.get(shell, {"status": str(LIST_STATUS), "queue": str(queue.id)})
+        if resp.status_code != 200:
+            raise RuntimeError(f"{shell} returned HTTP {resp.status_code}")
+        if i >= WARMUP:
+            shell_times.append((time.perf_counter() - t0) * 1000)
+    list_times = [a + b for a, b in zip(shell_times, rows_times, strict=False)]
+
+    ticket = Ticket.objects.filter(queue=queue).order_by("-id").first()
+    FollowUp.objects.filter(ticket=ticket).delete()
+    for i in range(50):
+        FollowUp.objects.create(
+            ticket=ticket, user=staff, title="Comment", comment=f"Message {i}: tried again.",
+            public=i % 3 != 0,
+        )
+    view = reverse("helpdesk:view", args=[ticket.id])
+    view_times = []
+    for i in range(WARMUP + n_requests):
+        t0 = time.perf_counter()
+        resp = client.get(view)
+        if resp.status_code != 200:
+            raise RuntimeError(f"{view} returned HTTP {resp.status_code}")
+        if i >= WARMUP:
+            view_times.append((time.perf_counter() - t0) * 1000)
+    return list_times, view_times
+
+
 def pctl(values, p):
     if len(values) < 2:
         return values[0] if values else float("nan")
@@ -320,6 +361,7 @@ def main():
         log(f"bulk-loaded up to {args.tickets} tickets in {load_s:.1f}s")
 
         times, matching, pages = bench_list(args.requests, staff, queues[0])
+        list_page_times, ticket_page_times = bench_pages(args.requests, staff, queues[0])
         from django.db import connection
 
         connection.close()  # before the temp dir holding the database goes
@@ -339,6 +381,12 @@ def main():
             f" status={LIST_STATUS} queue={QUEUES[0]} length={PAGE}"
             f" start=0..{(pages - 1) * PAGE} order=created desc, test Client as staff"
         ),
+        "list_page_p50_ms": round(pctl(list_page_times, 50), 2),
+        "list_page_p95_ms": round(pctl(list_page_times, 95), 2),
+        "ticket_page_p50_ms": round(pctl(ticket_page_times, 50), 2),
+        "ticket_page_p95_ms": round(pctl(ticket_page_times, 95), 2),
+        "pages_endpoint": "GET helpdesk:list?status&queue + its datatables JSON; "
+        "GET helpdesk:view with 50 follow-ups",
         "tickets": args.tickets,
         "load_s": round(load_s, 1),
         "notes": (

@@ -231,6 +231,65 @@ def bench_list(agent, team, requests: int) -> dict:
     }
 
 
+def timed_get(client, url: str) -> float:
+    start = time.perf_counter()
+    response = client.get(url)
+    elapsed = (time.perf_counter() - start) * 1000
+    if response.status_code != 200:
+        raise RuntimeError(f"{url} answered {response.status_code}")
+    return elapsed
+
+
+def bench_pages(agent, requester, team, requests: int) -> dict:
+    """Server time of the agent's list page (rows included) and a ticket page with 50
+    messages, as a signed-in agent."""
+    from django.test import Client
+
+    from soporte.tickets import services
+
+    client = Client()
+    client.force_login(agent)
+    base = f"/desk/tickets/?status={LIST_STATUS}&team={team.pk}"
+    cursors: list[str | None] = [None]
+    api = Client()
+    api.force_login(agent)
+    while len(cursors) < 20:
+        url = f"/api/v1/tickets?status={LIST_STATUS}&team={team.pk}&limit=50"
+        if cursors[-1]:
+            url += f"&cursor={cursors[-1]}"
+        nxt = json.loads(api.get(url).content)["next_cursor"]
+        if not nxt:
+            break
+        cursors.append(nxt)
+    for _ in range(5):
+        timed_get(client, base)
+    list_times = [
+        timed_get(client, base + (f"&cursor={c}" if c else ""))
+        for i in range(requests)
+        for c in [cursors[i % len(cursors)]]
+    ]
+
+    ticket = services.open_ticket(
+        acting_user=agent, requester=requester, subject="Fifty messages", body="1", team=team
+    )
+    for i in range(49):
+        if i % 3 == 0:
+            services.add_note(ticket, acting_user=agent, body=f"Note {i}: checked the logs.")
+        else:
+            author = agent if i % 2 else requester
+            services.reply(ticket, acting_user=author, body=f"Message {i}: tried again.")
+    url = f"/desk/tickets/{ticket.number}/"
+    for _ in range(5):
+        timed_get(client, url)
+    ticket_times = [timed_get(client, url) for _ in range(requests)]
+    return {
+        "list_page_p50_ms": round(statistics.median(list_times), 2),
+        "list_page_p95_ms": round(percentile(list_times, 95), 2),
+        "ticket_page_p50_ms": round(statistics.median(ticket_times), 2),
+        "ticket_page_p95_ms": round(percentile(ticket_times, 95), 2),
+    }
+
+
 def run_ours(args) -> dict:
     tmp = tempfile.mkdtemp(prefix="soporte-bench-")
     database_url = args.database or f"sqlite:///{tmp}/bench.sqlite3"
@@ -247,6 +306,8 @@ def run_ours(args) -> dict:
     result.update(bulk_load(requester, agent, teams, args.tickets))
     log(f"soporte: {args.requests} list requests")
     result.update(bench_list(agent, teams[0], args.requests))
+    log("soporte: agent pages")
+    result.update(bench_pages(agent, requester, teams[0], args.requests))
     return result
 
 
@@ -263,6 +324,10 @@ def report(ours: dict, peer: dict) -> None:
         ("ticket creation (tickets/s)", "create_per_s", True, ">= 1000 and >= 5x peer"),
         ("list p50 (ms)", "list_p50_ms", False, ""),
         ("list p95 (ms)", "list_p95_ms", False, "<= 30 ms and >= 5x peer"),
+        ("list page p50 (ms)", "list_page_p50_ms", False, ""),
+        ("list page p95 (ms)", "list_page_p95_ms", False, "<= 50 ms"),
+        ("ticket page, 50 msgs p50 (ms)", "ticket_page_p50_ms", False, ""),
+        ("ticket page, 50 msgs p95 (ms)", "ticket_page_p95_ms", False, "<= 50 ms"),
     ]
     print()
     peer_name = peer.get("peer", "django-helpdesk 2.6.1")

@@ -18,6 +18,7 @@ desk_patterns = [
     path("tickets/<int:number>/reopen/", desk.reopen, name="reopen"),
     path("tickets/<int:number>/merge/", desk.merge, name="merge"),
     path("tickets/<int:number>/activity/", desk.activity, name="activity"),
+    path("tickets/<int:number>/history/", desk.history, name="history"),
     path("tickets/<int:number>/composing/", desk.composing, name="composing"),
 ]
 

@@ -55,11 +55,17 @@ def first_error(form) -> str:
 
 
 def timeline(user: User, ticket: Ticket) -> list[Message]:
-    """The messages this person may read, with their visible files: three queries."""
-    return list(
+    """The messages this person may read, each with `.files` (the visible ones): three
+    queries, and no queryset built per message while the page renders."""
+    messages = list(
         policy.visible_messages(user, ticket)
         .select_related("author")
         .prefetch_related(
-            Prefetch("attachments", queryset=policy.visible_attachments(user, ticket))
+            Prefetch(
+                "attachments",
+                queryset=policy.visible_attachments(user, ticket),
+                to_attr="files",
+            )
         )
     )
+    return messages

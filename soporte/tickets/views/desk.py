@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from soporte.accounts import policy
-from soporte.accounts.models import Team, User
+from soporte.accounts.models import User
 from soporte.lib.errors import Conflict, InvalidInput, ServiceError
 
 from .. import services, workspace
@@ -191,14 +191,12 @@ def _ticket_context(request: HttpRequest, ticket, **extra) -> dict:
     context = {
         "ticket": ticket,
         "entries": timeline(user, ticket),
-        "events": TicketEvent.objects.filter(ticket=ticket).select_related("actor"),
         "watchers": list(ticket.watchers.all()),
         "tags": [tag.name for tag in ticket.tags.all()],
         "composer": extra.pop("composer", None)
         or ComposerForm(initial={"version": ticket.version}),
         "canned": workspace.canned_responses(user),
         "agents": User.objects.filter(role__in=("agent", "supervisor", "admin"), is_active=True),
-        "teams": Team.objects.all(),
         "others": workspace.others_composing(ticket, user),
         "next_number": policy.visible_tickets(user)
         .filter(status__in=ACTIVE_STATUSES, updated_at__lt=ticket.updated_at)
@@ -346,6 +344,16 @@ def merge(request: HttpRequest, number: int) -> HttpResponse:
     if response.status_code == 302 and request.POST.get("into", "").isdigit():
         return redirect("desk:ticket", number=int(request.POST["into"]))
     return response
+
+
+@agent_required
+@require_GET
+def history(request: HttpRequest, number: int) -> HttpResponse:
+    """The audit trail: a fragment for the ticket page (htmx), else a page of its own."""
+    ticket = get_ticket(request.user, number)
+    events = TicketEvent.objects.filter(ticket=ticket).select_related("actor")
+    template = "tickets/desk/_history.html" if request.htmx else "tickets/desk/history.html"
+    return render(request, template, {"ticket": ticket, "events": events})
 
 
 @agent_required
