@@ -314,7 +314,10 @@ def bench_pages(n_requests, staff, queue):
     FollowUp.objects.filter(ticket=ticket).delete()
     for i in range(50):
         FollowUp.objects.create(
-            ticket=ticket, user=staff, title="Comment", comment=f"Message {i}: tried again.",
+            ticket=ticket,
+            user=staff,
+            title="Comment",
+            comment=f"Message {i}: tried again.",
             public=i % 3 != 0,
         )
     view = reverse("helpdesk:view", args=[ticket.id])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest
 from django.middleware.csrf import CsrfViewMiddleware
 from ninja import NinjaAPI
@@ -70,6 +71,18 @@ def unauthenticated(request: HttpRequest, exc: AuthenticationError):
     )
     response["WWW-Authenticate"] = 'Bearer realm="soporte"'
     return response
+
+
+@api.exception_handler(SuspiciousOperation)
+def unreadable_request(request: HttpRequest, exc: SuspiciousOperation):
+    """A body past DATA_UPLOAD_MAX_MEMORY_SIZE, too many form fields...: JSON like the rest
+    (Django's own answer would be an HTML page)."""
+    log.warning("Unreadable API request to %s: %s", request.path, exc)
+    if isinstance(exc, RequestDataTooBig):
+        detail, status = "The request body is too large.", 413
+    else:
+        detail, status = "The request could not be read.", 400
+    return api.create_response(request, {"detail": detail}, status=status)
 
 
 api.add_router("/tickets", tickets_router)

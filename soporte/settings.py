@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "soporte.web.middleware.RequestSizeLimitMiddleware",
+    "soporte.web.middleware.ApiJsonErrorsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 

@@ -26,6 +26,15 @@ def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _english_between_tests():
+    """Django's LocaleMiddleware leaves the request's language active in the thread."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
 def make_user(username: str, role: str = Role.REQUESTER, **overrides) -> User:
     return accounts.create_user(
         acting_user=None,

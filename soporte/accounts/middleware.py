@@ -16,6 +16,7 @@ class UserPreferencesMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
+        language = translation.get_language()
         if user is not None and user.is_authenticated:
             if user.language in _LANGUAGES:
                 translation.activate(user.language)
@@ -24,6 +25,9 @@ class UserPreferencesMiddleware:
                 timezone.activate(zoneinfo.ZoneInfo(user.time_zone))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 timezone.deactivate()
-        response = self.get_response(request)
-        timezone.deactivate()
-        return response
+        try:
+            return self.get_response(request)
+        finally:
+            # The thread serves other people next: leave no language or zone behind.
+            translation.activate(language)
+            timezone.deactivate()

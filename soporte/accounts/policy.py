@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from soporte.lib.errors import NotFound, PermissionDenied
 from soporte.tickets.models import Attachment, Message, Ticket
@@ -82,7 +83,7 @@ def get_visible_ticket(user: User, number: int) -> Ticket:
         .first()
     )
     if ticket is None:
-        raise NotFound(f"Ticket #{number} not found.")
+        raise NotFound(_("Ticket #%(number)s not found.") % {"number": number})
     return ticket
 
 
@@ -98,18 +99,18 @@ def visible_attachments(user: User, ticket: Ticket) -> QuerySet[Attachment]:
 
 def require_agent(user: User) -> None:
     if not user.is_agent:
-        raise PermissionDenied("Only agents may do this.")
+        raise PermissionDenied(_("Only agents may do this."))
 
 
 def require_admin(user: User) -> None:
     if not user.is_admin:
-        raise PermissionDenied("Only administrators may do this.")
+        raise PermissionDenied(_("Only administrators may do this."))
 
 
 def require_view(user: User, ticket: Ticket) -> None:
     if not can_view(user, ticket):
         # Hidden tickets look absent, so their numbers do not leak.
-        raise NotFound(f"Ticket #{ticket.number} not found.")
+        raise NotFound(_("Ticket #%(number)s not found.") % {"number": ticket.number})
 
 
 def require_work(user: User, ticket: Ticket) -> None:

@@ -10,6 +10,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from soporte.lib.errors import Conflict, InvalidInput, NotFound
 
@@ -22,7 +23,7 @@ def _clean_domains(domains: Iterable[str]) -> list[str]:
     for domain in domains:
         domain = domain.strip().lower().lstrip("@")
         if not domain or "." not in domain or " " in domain or "@" in domain:
-            raise InvalidInput(f"{domain!r} is not an email domain.")
+            raise InvalidInput(_("%(domain)s is not an email domain.") % {"domain": domain})
         cleaned.append(domain)
     return cleaned
 
@@ -34,9 +35,9 @@ def create_organization(
     policy.require_admin(acting_user)
     name = name.strip()
     if not name:
-        raise InvalidInput("The organization needs a name.")
+        raise InvalidInput(_("The organization needs a name."))
     if Organization.objects.filter(name__iexact=name).exists():
-        raise Conflict(f"An organization named {name!r} already exists.")
+        raise Conflict(_("An organization named %(name)s already exists.") % {"name": name})
     organization = Organization.objects.create(name=name)
     set_domains(organization, _clean_domains(domains))
     return organization
@@ -45,7 +46,9 @@ def create_organization(
 def set_domains(organization: Organization, domains: list[str]) -> None:
     taken = OrganizationDomain.objects.filter(domain__in=domains).exclude(organization=organization)
     if taken.exists():
-        raise Conflict(f"The domain {taken.first()} belongs to another organization.")
+        raise Conflict(
+            _("The domain %(domain)s belongs to another organization.") % {"domain": taken.first()}
+        )
     organization.domains.exclude(domain__in=domains).delete()
     existing = set(organization.domains.values_list("domain", flat=True))
     OrganizationDomain.objects.bulk_create(
@@ -69,10 +72,10 @@ def update_organization(
     if name is not None:
         name = name.strip()
         if not name:
-            raise InvalidInput("The organization needs a name.")
+            raise InvalidInput(_("The organization needs a name."))
         clash = Organization.objects.filter(name__iexact=name).exclude(pk=organization.pk)
         if clash.exists():
-            raise Conflict(f"An organization named {name!r} already exists.")
+            raise Conflict(_("An organization named %(name)s already exists.") % {"name": name})
         organization.name = name
         organization.save(update_fields=["name"])
     if domains is not None:
@@ -87,7 +90,7 @@ def _check_role(role: str, tier: str) -> tuple[Role, str]:
     if tier:
         tier = Tier(tier)
     if role == Role.REQUESTER and tier:
-        raise InvalidInput("Requesters have no tier.")
+        raise InvalidInput(_("Requesters have no tier."))
     return role, tier
 
 
@@ -112,13 +115,13 @@ def create_user(
         policy.require_admin(acting_user)
     username = username.strip()
     if not username:
-        raise InvalidInput("A username is required.")
+        raise InvalidInput(_("A username is required."))
     role, tier = _check_role(role, tier)
     if User.objects.filter(username__iexact=username).exists():
-        raise Conflict(f"The username {username!r} is taken.")
+        raise Conflict(_("The username %(name)s is taken.") % {"name": username})
     email = email.strip().lower()
     if email and User.objects.filter(email__iexact=email).exists():
-        raise Conflict(f"Another account uses {email}.")
+        raise Conflict(_("Another account uses %(email)s.") % {"email": email})
     user = User(
         username=username,
         email=email,
@@ -143,7 +146,7 @@ def create_user(
     try:
         user.save()
     except IntegrityError:
-        raise Conflict(f"The username {username!r} is taken.") from None
+        raise Conflict(_("The username %(name)s is taken.") % {"name": username}) from None
     if teams:
         user.teams.set(list(teams))
     return user
@@ -165,7 +168,7 @@ def update_user(
 ) -> User:
     policy.require_admin(acting_user)
     if user.pk == acting_user.pk and (is_active is False or (role and role != Role.ADMIN)):
-        raise InvalidInput("You cannot disable or demote your own account.")
+        raise InvalidInput(_("You cannot disable or demote your own account."))
     new_role, new_tier = _check_role(role or user.role, tier if tier is not None else user.tier)
     if new_role == Role.REQUESTER:
         new_tier = ""
@@ -181,7 +184,7 @@ def update_user(
         user.last_name = last_name.strip()
     if language is not None:
         if language not in ("en", "es"):
-            raise InvalidInput("The language must be 'en' or 'es'.")
+            raise InvalidInput(_("The language must be 'en' or 'es'."))
         user.language = language
     user.save()
     if teams is not None:
@@ -202,16 +205,16 @@ def create_team(
     policy.require_admin(acting_user)
     name = name.strip()
     if not name:
-        raise InvalidInput("The team needs a name.")
+        raise InvalidInput(_("The team needs a name."))
     if Team.objects.filter(name__iexact=name).exists():
-        raise Conflict(f"A team named {name!r} already exists.")
+        raise Conflict(_("A team named %(name)s already exists.") % {"name": name})
     team = Team.objects.create(
         name=name, tier=Tier(tier), email=email, escalation_team=escalation_team
     )
     members = list(members)
     for member in members:
         if not member.is_agent:
-            raise InvalidInput(f"{member} is not an agent.")
+            raise InvalidInput(_("%(name)s is not an agent.") % {"name": member})
     team.members.set(members)
     return team
 
@@ -224,7 +227,7 @@ def create_api_token(*, acting_user: User, name: str) -> tuple[ApiToken, str]:
     """A new token and its full key. The key is returned once and never stored."""
     name = name.strip()
     if not name:
-        raise InvalidInput("Give the token a name, e.g. the script that will use it.")
+        raise InvalidInput(_("Give the token a name, e.g. the script that will use it."))
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
@@ -238,7 +241,9 @@ def authenticate_token(key: str) -> User | None:
     if not key.startswith(ApiToken.PREFIX):
         return None
     key_id, _, secret = key[len(ApiToken.PREFIX) :].partition("_")
-    if not key_id or not secret:
+    # Key ids are hex (secrets.token_hex): anything else cannot match, and a NUL byte
+    # would make PostgreSQL fail the query (a 500 instead of a 401).
+    if not secret or not key_id or len(key_id) > 16 or not set(key_id) <= set("0123456789abcdef"):
         return None
     token = (
         ApiToken.objects.select_related("user")
@@ -260,7 +265,7 @@ def revoke_api_token(*, acting_user: User, token_id: int) -> ApiToken:
     tokens = ApiToken.objects.all() if acting_user.is_admin else acting_user.api_tokens.all()
     token = tokens.filter(pk=token_id).first()
     if token is None:
-        raise NotFound("Token not found.")
+        raise NotFound(_("Token not found."))
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])

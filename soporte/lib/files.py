@@ -49,6 +49,18 @@ _COMPRESSION_TYPES = {
 }
 
 
+class ProgramRefused(UnsupportedMedia):
+    """The file is a program or script (by name or by its first bytes)."""
+
+
+class ContentMismatch(UnsupportedMedia):
+    """The file's bytes are of another type than its name says."""
+
+    def __init__(self, message: str, actual: str):
+        super().__init__(message)
+        self.actual = actual
+
+
 def safe_filename(name: str, max_length: int = 200) -> str:
     """A file name safe to store and to offer for download: no path, no control chars."""
     name = unicodedata.normalize("NFC", name or "")
@@ -83,7 +95,7 @@ def checked_content_type(filename: str, head: bytes) -> str:
     """
     ext = filename.rpartition(".")[2].lower() if "." in filename else ""
     if ext in BLOCKED_EXTENSIONS or head.startswith(_EXECUTABLE_MAGIC):
-        raise UnsupportedMedia(f"{filename}: programs and scripts cannot be attached.")
+        raise ProgramRefused(f"{filename}: programs and scripts cannot be attached.")
     claimed, encoding = mimetypes.guess_type(filename, strict=False)
     claimed = _COMPRESSION_TYPES.get(encoding or "", claimed)
     actual = sniff(head)
@@ -93,6 +105,6 @@ def checked_content_type(filename: str, head: bytes) -> str:
         return actual
     if any(claimed.startswith(prefix) for prefix in _CONTAINER_FAMILIES.get(actual, ())):
         return claimed
-    raise UnsupportedMedia(
-        f"{filename}: the content is {actual}, which does not match the file name."
+    raise ContentMismatch(
+        f"{filename}: the content is {actual}, which does not match the file name.", actual
     )

@@ -18,8 +18,9 @@ def _no_nul(value: str) -> str:
 
 
 def _aware(value: datetime) -> datetime:
-    # A time without a zone is taken as UTC rather than guessed from the server.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    # A time without a zone is taken as UTC rather than guessed from the server. Others
+    # become UTC too: Python allows offsets up to ±23:59, PostgreSQL refuses past ±15:59.
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def text(max_length: int, min_length: int = 0):

@@ -327,7 +327,9 @@ def upload_attachment(
     ticket = _ticket(request, number)
     message = None
     if message_id is not None:
-        message = Message.objects.filter(pk=message_id, ticket=ticket).first()
+        # Only among the messages the person may see: an internal note looks absent.
+        visible = policy.visible_messages(request.auth, ticket)
+        message = visible.filter(pk=message_id).first()
         if message is None:
             raise InvalidInput(f"Message {message_id} is not on ticket #{number}.")
     return HttpStatus(

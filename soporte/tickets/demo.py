@@ -8,7 +8,7 @@ from soporte.accounts import services as accounts
 from soporte.accounts.models import Organization, Role, Team, Tier, User
 
 from . import services
-from .models import Category, Channel, Level
+from .models import CannedResponse, Category, Channel, Level
 
 DEMO_PASSWORD = "soporte-demo"
 
@@ -83,6 +83,16 @@ def load_demo() -> bool:
         for child in children:
             categories[child] = Category.objects.create(name=child, parent=parent)
 
+    CannedResponse.objects.create(
+        title="Password reset instructions",
+        body="You can reset your password at https://password.example/ . "
+        "If it still fails, reply here and we will call you.",
+    )
+    CannedResponse.objects.create(
+        title="Need more details",
+        body="Could you tell us what you were doing when it happened, "
+        "and send a screenshot of the error?",
+    )
     admin, ana = people["admin"], people["ana"]
     printer = services.open_ticket(
         acting_user=people["maria"],

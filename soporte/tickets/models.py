@@ -128,13 +128,21 @@ class Ticket(models.Model):
     )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     requester = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_tickets"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="requested_tickets",
+        verbose_name=_("requester"),
     )
     organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+        Organization,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("organization"),
     )
     watchers = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, related_name="watched_tickets", blank=True
+        settings.AUTH_USER_MODEL, related_name="watched_tickets", blank=True, verbose_name=_("CC")
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -142,25 +150,41 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         related_name="assigned_tickets",
+        verbose_name=_("assignee"),
     )
     team = models.ForeignKey(
-        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+        Team,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("team"),
     )
     tier = models.CharField(_("tier"), max_length=2, choices=Tier.choices, default=Tier.L1)
     category = models.ForeignKey(
-        Category, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+        Category,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("category"),
     )
-    tags = models.ManyToManyField(Tag, related_name="tickets", blank=True)
+    tags = models.ManyToManyField(Tag, related_name="tickets", blank=True, verbose_name=_("tags"))
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     resolution = models.TextField(_("resolution"), blank=True)
     merged_into = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_from"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_from",
+        verbose_name=_("merged into"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    first_responded_at = models.DateTimeField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     # Bumped by every change; a write that carries an older value is refused (409).
     version = models.PositiveIntegerField(default=1)
 

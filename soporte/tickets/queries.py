@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db.models import F, Q, QuerySet
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from soporte.lib.errors import BadRequest, InvalidInput
 
@@ -105,7 +106,9 @@ def _cursor_datetime(value: Any) -> datetime | None:
         if parsed is None:
             return None
         parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-        parsed.astimezone(UTC)  # e.g. year 9999 at -23:59 is past the end of time
+        # In UTC: PostgreSQL refuses offsets past ±15:59 (Python allows ±23:59), and
+        # e.g. year 9999 at -23:59 is past the end of time (OverflowError).
+        parsed = parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
     return parsed
@@ -195,7 +198,10 @@ def paginate(
     descending = sort.startswith("-")
     name = sort.lstrip("-")
     if name not in SORTS:
-        raise InvalidInput(f"Cannot sort by {name!r}; use one of {', '.join(SORTS)}.")
+        raise InvalidInput(
+            _("Cannot sort by %(name)s; use one of %(sorts)s.")
+            % {"name": name, "sorts": ", ".join(SORTS)}
+        )
     field = SORTS[name]
     order: tuple[Any, ...] = (f"-{field}", "-id") if descending else (field, "id")
     # Tickets without a due date come last whichever way the list runs.

@@ -20,11 +20,23 @@ from django.core.files.base import File
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from soporte.accounts import policy
 from soporte.accounts.models import Team, Tier, User
-from soporte.lib.errors import Conflict, InvalidInput, PermissionDenied, TooLarge
-from soporte.lib.files import checked_content_type, safe_filename
+from soporte.lib.errors import (
+    Conflict,
+    InvalidInput,
+    PermissionDenied,
+    TooLarge,
+    UnsupportedMedia,
+)
+from soporte.lib.files import (
+    ContentMismatch,
+    ProgramRefused,
+    checked_content_type,
+    safe_filename,
+)
 from soporte.lib.html import html_to_text, sanitize_html
 
 from .models import (
@@ -107,17 +119,22 @@ def _display(value: Any) -> str:
 
 def _conflict(ticket: Ticket) -> Conflict:
     return Conflict(
-        f"Ticket #{ticket.number} was changed by someone else since you loaded it. "
-        "Reload it and try again."
+        _(
+            "Ticket #%(number)s was changed by someone else since you loaded it. "
+            "Reload it and try again."
+        )
+        % {"number": ticket.number}
     )
 
 
 def _text(value: str, name: str, max_length: int | None = None) -> str:
     value = (value or "").strip()
     if not value:
-        raise InvalidInput(f"{name} is required.")
+        raise InvalidInput(_("%(name)s is required.") % {"name": name})
     if max_length and len(value) > max_length:
-        raise InvalidInput(f"{name} is longer than {max_length} characters.")
+        raise InvalidInput(
+            _("%(name)s is longer than %(max)s characters.") % {"name": name, "max": max_length}
+        )
     return value
 
 
@@ -126,7 +143,7 @@ def _body(text: str, html: str) -> tuple[str, str]:
     clean_html = sanitize_html(html)
     text = (text or "").strip() or html_to_text(clean_html)
     if not text:
-        raise InvalidInput("The message is empty.")
+        raise InvalidInput(_("The message is empty."))
     return text, clean_html
 
 
@@ -134,9 +151,13 @@ def priority_for(impact: str, urgency: str) -> Priority:
     return Priority(PRIORITY_MATRIX[(Level(impact), Level(urgency))])
 
 
+def _not_member(assignee: User, team: Team | None) -> str:
+    return _("%(agent)s is not a member of the team %(team)s.") % {"agent": assignee, "team": team}
+
+
 def _require_staff_user(user: User, what: str) -> None:
     if not user.is_active or not user.is_agent:
-        raise InvalidInput(f"{what} must be an active agent.")
+        raise InvalidInput(_("%(who)s must be an active agent.") % {"who": what})
 
 
 # -- opening ------------------------------------------------------------------------
@@ -171,23 +192,23 @@ def open_ticket(
     requester = requester or acting_user
     if not acting_user.is_agent:
         if requester.pk != acting_user.pk:
-            raise PermissionDenied("Requesters can only open tickets for themselves.")
+            raise PermissionDenied(_("Requesters can only open tickets for themselves."))
         if priority or team or assignee or due_at or list(watchers):
-            raise PermissionDenied("Only agents may set priority, team, assignee or due date.")
+            raise PermissionDenied(_("Only agents may set priority, team, assignee or due date."))
     if not requester.is_active:
-        raise InvalidInput("The requester's account is disabled.")
-    subject = _text(subject, "Subject", 250)
+        raise InvalidInput(_("The requester's account is disabled."))
+    subject = _text(subject, _("Subject"), 250)
     text, html = _body(body, body_html)
     impact, urgency = Level(impact), Level(urgency)
     if assignee is not None:
-        _require_staff_user(assignee, "The assignee")
+        _require_staff_user(assignee, _("The assignee"))
         # The same rule as assign(): the assignee serves the ticket's team.
         if (
             team is not None
             and not assignee.is_supervisor
             and team.pk not in policy.team_ids(assignee)
         ):
-            raise InvalidInput(f"{assignee} is not a member of the team {team}.")
+            raise InvalidInput(_not_member(assignee, team))
 
     ticket = Ticket(
         number=next_ticket_number(),
@@ -240,7 +261,9 @@ def _clean_tags(tags: Iterable[str]) -> list[str]:
         if not name:
             continue
         if len(name) > 50:
-            raise InvalidInput(f"Tag {name[:20]!r}... is longer than 50 characters.")
+            raise InvalidInput(
+                _("The tag %(tag)s… is longer than 50 characters.") % {"tag": name[:20]}
+            )
         if name not in names:
             names.append(name)
     return names
@@ -276,7 +299,10 @@ def reply(
     change = _Change(ticket, acting_user)
     fields = []
     if ticket.status == Status.CLOSED:
-        raise Conflict(f"Ticket #{ticket.number} is closed; open a new ticket instead.")
+        raise Conflict(
+            _("Ticket #%(number)s is closed; open a new ticket instead.")
+            % {"number": ticket.number}
+        )
     if acting_user.is_agent:
         if ticket.first_responded_at is None:
             ticket.first_responded_at = timezone.now()
@@ -286,7 +312,7 @@ def reply(
             new_status = Status.OPEN
     else:
         if status:
-            raise PermissionDenied("Requesters cannot set the status with a reply.")
+            raise PermissionDenied(_("Requesters cannot set the status with a reply."))
         new_status = (
             Status.OPEN if ticket.status != Status.OPEN and ticket.status != Status.NEW else None
         )
@@ -351,9 +377,9 @@ def log_call(
 ) -> Message:
     """A phone call an agent took or made, with its summary. Internal unless shared."""
     policy.require_work(acting_user, ticket)
-    text = _text(body, "The call summary")
+    text = _text(body, _("The call summary"))
     if duration_seconds is not None and not 0 <= duration_seconds <= 86_400:
-        raise InvalidInput("The call duration must be between 0 and 86400 seconds.")
+        raise InvalidInput(_("The call duration must be between 0 and 86400 seconds."))
     message = Message.objects.create(
         ticket=ticket,
         kind=MessageKind.CALL,
@@ -390,13 +416,13 @@ def assign(
     """Give the ticket to an agent (None takes it off everyone). A new ticket opens."""
     policy.require_work(acting_user, ticket)
     if assignee is not None:
-        _require_staff_user(assignee, "The assignee")
+        _require_staff_user(assignee, _("The assignee"))
         if (
             ticket.team_id
             and not assignee.is_supervisor
             and ticket.team_id not in policy.team_ids(assignee)
         ):
-            raise InvalidInput(f"{assignee} is not a member of the team {ticket.team}.")
+            raise InvalidInput(_not_member(assignee, ticket.team))
     if ticket.assignee_id == (assignee.pk if assignee else None):
         return ticket
     change = _Change(ticket, acting_user)
@@ -413,7 +439,10 @@ def assign(
 def _team_for_tier(ticket: Ticket, tier: str, to_team: Team | None) -> Team | None:
     if to_team is not None:
         if to_team.tier != tier:
-            raise InvalidInput(f"The team {to_team} serves {to_team.tier}, not {tier}.")
+            raise InvalidInput(
+                _("The team %(team)s serves %(its)s, not %(tier)s.")
+                % {"team": to_team, "its": to_team.tier, "tier": tier}
+            )
         return to_team
     current = ticket.team
     if current is not None and current.escalation_team_id:
@@ -433,14 +462,21 @@ def _move_tier(
     expected_version: int | None,
 ) -> Ticket:
     policy.require_work(acting_user, ticket)
-    reason = _text(reason, "A reason")
+    reason = _text(reason, _("A reason"))
     if not ticket.is_active:
-        raise Conflict(f"Ticket #{ticket.number} is {ticket.get_status_display().lower()}.")
+        raise Conflict(
+            _("Ticket #%(number)s is %(status)s.")
+            % {"number": ticket.number, "status": ticket.get_status_display().lower()}
+        )
     tiers = Tier.ordered()
     index = tiers.index(Tier(ticket.tier)) + step
     if not 0 <= index < len(tiers):
-        limit = "highest" if step > 0 else "lowest"
-        raise InvalidInput(f"Ticket #{ticket.number} is already at the {limit} tier.")
+        message = (
+            _("Ticket #%(number)s is already at the highest tier.")
+            if step > 0
+            else _("Ticket #%(number)s is already at the lowest tier.")
+        )
+        raise InvalidInput(message % {"number": ticket.number})
     new_tier = tiers[index]
     new_team = _team_for_tier(ticket, new_tier, to_team)
     change = _Change(ticket, acting_user)
@@ -519,11 +555,14 @@ def _set_status(change: _Change, status: Status, *, resolution: str) -> list[str
     if status == old:
         return []
     if status not in TRANSITIONS[old]:
-        raise Conflict(f"A {old.label.lower()} ticket cannot become {status.label.lower()}.")
+        raise Conflict(
+            _("A %(old)s ticket cannot become %(new)s.")
+            % {"old": old.label.lower(), "new": status.label.lower()}
+        )
     now = timezone.now()
     fields = ["status"]
     if status == Status.RESOLVED:
-        ticket.resolution = _text(resolution, "A resolution summary")
+        ticket.resolution = _text(resolution, _("A resolution summary"))
         ticket.resolved_at = now
         fields += ["resolution", "resolved_at"]
     elif status == Status.CLOSED:
@@ -555,7 +594,10 @@ def _change_status(
     change = _Change(ticket, acting_user)
     fields = _set_status(change, status, resolution=resolution)
     if not fields:
-        raise Conflict(f"Ticket #{ticket.number} is already {status.label.lower()}.")
+        raise Conflict(
+            _("Ticket #%(number)s is already %(status)s.")
+            % {"number": ticket.number, "status": status.label.lower()}
+        )
     if reason:
         change.events[-1].data["reason"] = reason
     change.save(*fields, expected_version=expected_version)
@@ -575,7 +617,10 @@ def change_status(
     """Move the ticket along the allowed transitions (resolving needs a summary)."""
     policy.require_work(acting_user, ticket)
     if ticket.merged_into_id:
-        raise Conflict(f"Ticket #{ticket.number} was merged; work on the ticket it went into.")
+        raise Conflict(
+            _("Ticket #%(number)s was merged; work on the ticket it went into.")
+            % {"number": ticket.number}
+        )
     return _change_status(
         ticket,
         acting_user,
@@ -596,7 +641,7 @@ def resolve(
     """Mark solved, with a summary of what fixed it. Requesters may resolve their own."""
     policy.require_view(acting_user, ticket)
     if not acting_user.is_agent and ticket.requester_id != acting_user.pk:
-        raise PermissionDenied("Requesters can resolve only the tickets they opened.")
+        raise PermissionDenied(_("Requesters can resolve only the tickets they opened."))
     return _change_status(
         ticket, acting_user, Status.RESOLVED, resolution=resolution,
         expected_version=expected_version,
@@ -614,11 +659,16 @@ def reopen(
     """Back to open. Requesters may reopen a resolved ticket; only agents a closed one."""
     policy.require_view(acting_user, ticket)
     if ticket.status not in (Status.RESOLVED, Status.CLOSED):
-        raise Conflict(f"Ticket #{ticket.number} is not resolved or closed.")
+        raise Conflict(
+            _("Ticket #%(number)s is not resolved or closed.") % {"number": ticket.number}
+        )
     if ticket.status == Status.CLOSED and not acting_user.is_agent:
-        raise PermissionDenied("A closed ticket can only be reopened by an agent.")
+        raise PermissionDenied(_("A closed ticket can only be reopened by an agent."))
     if ticket.merged_into_id:
-        raise Conflict(f"Ticket #{ticket.number} was merged; reopen the ticket it went into.")
+        raise Conflict(
+            _("Ticket #%(number)s was merged; reopen the ticket it went into.")
+            % {"number": ticket.number}
+        )
     return _change_status(
         ticket, acting_user, Status.OPEN, reason=reason.strip(),
         expected_version=expected_version,
@@ -670,7 +720,7 @@ def update_ticket(
             fields.append(name)
 
     if subject is not _UNSET:
-        set_field("subject", _text(subject, "Subject", 250))
+        set_field("subject", _text(subject, _("Subject"), 250))
     if impact is not _UNSET:
         set_field("impact", Level(impact))
     if urgency is not _UNSET:
@@ -722,11 +772,14 @@ def merge(
     policy.require_work(acting_user, source)
     policy.require_work(acting_user, into)
     if source.pk == into.pk:
-        raise InvalidInput("A ticket cannot be merged into itself.")
+        raise InvalidInput(_("A ticket cannot be merged into itself."))
     if source.merged_into_id:
-        raise Conflict(f"Ticket #{source.number} was already merged.")
+        raise Conflict(_("Ticket #%(number)s was already merged.") % {"number": source.number})
     if into.merged_into_id or into.status == Status.CLOSED:
-        raise Conflict(f"Ticket #{into.number} is closed; pick an open ticket to merge into.")
+        raise Conflict(
+            _("Ticket #%(number)s is closed; pick an open ticket to merge into.")
+            % {"number": into.number}
+        )
     moved = source.messages.update(ticket=into)
     source.attachments.update(ticket=into)
     people = set(source.watchers.values_list("id", flat=True)) | {source.requester_id}
@@ -775,7 +828,7 @@ def add_attachment(
     if message is not None and (
         message.ticket_id != ticket.pk or message.author_id != acting_user.pk
     ):
-        raise InvalidInput("Files can be added only to your own messages on this ticket.")
+        raise InvalidInput(_("Files can be added only to your own messages on this ticket."))
     change = _Change(ticket, acting_user)
     attachment = _store_file(change, upload, filename, size, message)
     change.save(expected_version=None)
@@ -792,11 +845,22 @@ def _store_file(
     limit = settings.MAX_ATTACHMENT_BYTES
     if size > limit:
         raise TooLarge(
-            f"{safe_filename(filename)} is larger than the {limit // 1_048_576} MB limit."
+            _("%(name)s is larger than the %(mb)s MB limit.")
+            % {"name": safe_filename(filename), "mb": limit // 1_048_576}
         )
     name = safe_filename(filename)
     head = upload.read(2048)
-    content_type = checked_content_type(name, head)
+    try:
+        content_type = checked_content_type(name, head)
+    except ProgramRefused:
+        raise UnsupportedMedia(
+            _("%(name)s: programs and scripts cannot be attached.") % {"name": name}
+        ) from None
+    except ContentMismatch as error:
+        raise UnsupportedMedia(
+            _("%(name)s: the content is %(type)s, which does not match the file name.")
+            % {"name": name, "type": error.actual}
+        ) from None
     upload.seek(0)
     digest = hashlib.sha256()
     for chunk in iter(lambda: upload.read(1 << 16), b""):
@@ -833,7 +897,7 @@ def create_category(
     *, acting_user: User, name: str, parent: Category | None = None, description: str = ""
 ) -> Category:
     policy.require_admin(acting_user)
-    name = _text(name, "A name", 120)
+    name = _text(name, _("A name"), 120)
     if Category.objects.filter(parent=parent, name__iexact=name).exists():
-        raise Conflict(f"The category {name!r} already exists there.")
+        raise Conflict(_("The category %(name)s already exists there.") % {"name": name})
     return Category.objects.create(name=name, parent=parent, description=description)

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from soporte.accounts import policy
 from soporte.accounts.models import User
@@ -25,21 +26,21 @@ def save_view(*, acting_user: User, name: str, query: dict[str, list[str]]) -> S
     policy.require_agent(acting_user)
     name = name.strip()
     if not name:
-        raise InvalidInput("Give the view a name.")
+        raise InvalidInput(_("Give the view a name."))
     kept = [(k, v) for k, values in query.items() if k in _VIEW_KEYS for v in values if v]
     try:
         return SavedView.objects.create(
             owner=acting_user, name=name[:80], query=urlencode(kept)[:1000]
         )
     except IntegrityError:
-        raise Conflict(f"You already have a view named {name!r}.") from None
+        raise Conflict(_("You already have a view named %(name)s.") % {"name": name}) from None
 
 
 @transaction.atomic
 def delete_view(*, acting_user: User, view_id: int) -> None:
     deleted, _ = SavedView.objects.filter(pk=view_id, owner=acting_user).delete()
     if not deleted:
-        raise NotFound("Saved view not found.")
+        raise NotFound(_("Saved view not found."))
 
 
 def mark_composing(ticket: Ticket, *, acting_user: User) -> None:

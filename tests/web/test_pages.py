@@ -169,3 +169,15 @@ def test_saved_views_belong_to_their_agent(alice, carol):
     assert alice.saved_views.get().query == "priority=P1&status=open"
     assert b"Urgent" in client.get("/desk/tickets/").content
     assert b"Urgent" not in client_for(carol).get("/desk/tickets/").content
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("get", "/api/v1/nope", 404), ("delete", "/api/v1/tickets", 405)],
+)
+def test_errors_under_api_are_json_even_before_the_api_answers(method, path, status, ada):
+    client = client_for(ada)
+    response = getattr(client, method)(path)
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["detail"]

@@ -12,3 +12,22 @@ def status_label(value: str) -> str:
         return str(Status(value).label)
     except ValueError:
         return value
+
+
+@register.filter
+def field_label(name: str) -> str:
+    """The translated label of a ticket field named in an event ("status" -> "Estado")."""
+    from django.core.exceptions import FieldDoesNotExist
+
+    from ..models import Ticket
+
+    try:
+        return str(Ticket._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name
+
+
+@register.filter
+def event_value(value: str, field: str) -> str:
+    """Status values are shown by their label; other values as recorded."""
+    return status_label(value) if field == "status" and value else value

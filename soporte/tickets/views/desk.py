@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from soporte.accounts import policy
@@ -168,7 +169,11 @@ def bulk(request: HttpRequest) -> HttpResponse:
     except ServiceError as error:
         messages.error(request, error.message)
     if done:
-        messages.success(request, _("%(count)s tickets updated.") % {"count": done})
+        messages.success(
+            request,
+            ngettext("%(count)s ticket updated.", "%(count)s tickets updated.", done)
+            % {"count": done},
+        )
     return redirect(back)
 
 
