@@ -862,9 +862,16 @@ def _store_file(
             % {"name": name, "type": error.actual}
         ) from None
     upload.seek(0)
-    digest = hashlib.sha256()
+    # The bytes decide, not the size the caller announced (mail parts, API uploads).
+    digest, size = hashlib.sha256(), 0
     for chunk in iter(lambda: upload.read(1 << 16), b""):
         digest.update(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(
+                _("%(name)s is larger than the %(mb)s MB limit.")
+                % {"name": name, "mb": limit // 1_048_576}
+            )
     upload.seek(0)
     internal = message.internal if message is not None else acting_user.is_agent
     attachment = Attachment(

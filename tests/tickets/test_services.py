@@ -1201,3 +1201,14 @@ def test_ticket_changed_never_fires_for_a_rolled_back_change(maria, alice, recei
         raise RuntimeError("the caller fails later")
     assert received == []
     assert not Message.objects.filter(kind=MessageKind.NOTE).exists()
+
+
+def test_the_size_limit_counts_the_bytes_not_the_announced_size(ticket, maria, settings):
+    import io
+
+    settings.MAX_ATTACHMENT_BYTES = 1000
+    with pytest.raises(TooLarge):
+        services.add_attachment(
+            ticket, acting_user=maria, upload=io.BytesIO(b"x" * 5000), filename="a.txt", size=10
+        )
+    assert not ticket.attachments.exists()
