@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/soporte
 
-.PHONY: run test test-sqlite test-postgres lint bench clean messages
+.PHONY: run test test-sqlite test-postgres lint bench clean messages fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ APT_INSTALL = apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get insta
 /usr/bin/chromium:
 	$(APT_INSTALL) chromium
 
+# The mail tests start their own throw-away dovecot on a free loopback port; the
+# package's system service is not wanted.
+/usr/sbin/dovecot:
+	$(APT_INSTALL) dovecot-imapd
+	service dovecot stop || true
+
 messages: $(VENV)/.installed
 	cd soporte && ../$(BIN)/soporte makemessages -l es --no-location
 
@@ -44,10 +50,10 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check soporte tests bench
 	$(BIN)/mypy soporte/lib soporte/accounts/services.py soporte/tickets/services.py
 
-test-sqlite: $(VENV)/.installed-dev $(LOCALE_MO) /usr/bin/chromium
+test-sqlite: $(VENV)/.installed-dev $(LOCALE_MO) /usr/bin/chromium /usr/sbin/dovecot
 	SOPORTE_DATABASE_URL= $(BIN)/python -m pytest -q
 
-test-postgres: $(VENV)/.installed-dev $(LOCALE_MO) /usr/bin/chromium
+test-postgres: $(VENV)/.installed-dev $(LOCALE_MO) /usr/bin/chromium /usr/sbin/dovecot
 	SOPORTE_DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -q
 
 # The whole suite on SQLite, then on PostgreSQL when it answers on 127.0.0.1:5432.
@@ -60,6 +66,10 @@ test: lint test-sqlite
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py
+
+# The long fuzzing run of the mail parser (the suite runs a short one).
+fuzz: $(VENV)/.installed-dev
+	SOPORTE_FUZZ_EXAMPLES=100000 SOPORTE_DATABASE_URL= $(BIN)/python -m pytest -q tests/mail/test_parse_fuzz.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

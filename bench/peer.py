@@ -61,7 +61,9 @@ def ensure_venv():
     return None
 
 
-def run_peer(tickets: int = 100_000, create: int = 2000, requests: int = 200) -> dict:
+def run_peer(
+    tickets: int = 100_000, create: int = 2000, requests: int = 200, mail_dir: str | None = None
+) -> dict:
     """Measure the peer; returns its result dict, or {"error": reason}."""
     try:
         error = ensure_venv()
@@ -80,6 +82,8 @@ def run_peer(tickets: int = 100_000, create: int = 2000, requests: int = 200) ->
             f"--create={create}",
             f"--requests={requests}",
         ]
+        if mail_dir:
+            cmd.append(f"--mail-corpus={mail_dir}")
         # stderr is inherited so the worker's progress shows up live.
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env, timeout=RUN_TIMEOUT)
         lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]

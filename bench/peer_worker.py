@@ -66,6 +66,8 @@ def configure(db_path):
         USE_TZ=True,
         TIME_ZONE="UTC",
         SITE_ID=1,
+        # Attachments the mail path saves go to the temp dir, not the current folder.
+        MEDIA_ROOT=str(Path(db_path).parent / "media"),
         DATABASES={
             "default": {
                 "ENGINE": "django.db.backends.sqlite3",
@@ -175,18 +177,30 @@ def bench_create(n, staff, queues, rng):
 def bulk_load(total, agents, queues, rng):
     """Fill the table up to `total` tickets, each with its opening FollowUp and
     a closing one when no longer open; timestamps over the last two years."""
-    from django.db import transaction
-    from django.utils import timezone
-    from helpdesk.models import FollowUp, Ticket
+    from helpdesk.models import Ticket
 
     todo = total - Ticket.objects.count()
     if todo <= 0:
         return 0.0
     # auto_now/auto_now_add would stamp every row with "now"; switch them off
     # so created/modified keep the realistic values we give them.
-    for model, name in ((Ticket, "created"), (Ticket, "modified")):
-        f = model._meta.get_field(name)
+    fields = [Ticket._meta.get_field(name) for name in ("created", "modified")]
+    saved = [(f.auto_now, f.auto_now_add) for f in fields]
+    for f in fields:
         f.auto_now = f.auto_now_add = False
+    try:
+        return _bulk_insert(todo, agents, queues, rng)
+    finally:
+        # Later work (mail ingestion) creates tickets the normal way again.
+        for f, (auto_now, auto_now_add) in zip(fields, saved, strict=True):
+            f.auto_now, f.auto_now_add = auto_now, auto_now_add
+
+
+def _bulk_insert(todo, agents, queues, rng):
+    from django.db import transaction
+    from django.utils import timezone
+    from helpdesk.models import FollowUp, Ticket
+
     statuses, weights = zip(*STATUS_WEIGHTS, strict=True)
     now = timezone.now()
     span = 2 * 365 * 24 * 3600
@@ -332,6 +346,32 @@ def bench_pages(n_requests, staff, queue):
     return list_times, view_times
 
 
+def bench_mail(corpus_dir, queue):
+    """The peer's email-to-ticket path on our corpus: helpdesk.email.extract_email_metadata,
+    which its IMAP/POP3/local-folder pollers call for each message (they decode the bytes
+    with smart_str first, as done here)."""
+    import logging
+
+    from django.utils.encoding import smart_str
+    from helpdesk.email import extract_email_metadata
+
+    logger = logging.getLogger("peer-mail")
+    logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+    corpus = [p.read_bytes() for p in sorted(Path(corpus_dir).glob("*.eml"))]
+    failures = 0
+    t0 = time.perf_counter()
+    for raw in corpus:
+        try:
+            extract_email_metadata(smart_str(raw), queue, logger)
+        except Exception as exc:  # noqa: BLE001 - counted, as the peer's poller logs and goes on
+            failures += 1
+            if failures == 1:
+                log(f"first mail failure: {type(exc).__name__}: {exc}")
+    elapsed = time.perf_counter() - t0
+    return len(corpus), elapsed, failures
+
+
 def pctl(values, p):
     if len(values) < 2:
         return values[0] if values else float("nan")
@@ -344,6 +384,7 @@ def main():
     ap.add_argument("--create", type=int, default=2000)
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--mail-corpus", help="a folder of .eml files to ingest")
     args = ap.parse_args()
     rng = random.Random(args.seed)
 
@@ -365,6 +406,10 @@ def main():
 
         times, matching, pages = bench_list(args.requests, staff, queues[0])
         list_page_times, ticket_page_times = bench_pages(args.requests, staff, queues[0])
+        mail = None
+        if args.mail_corpus:
+            log(f"ingesting {args.mail_corpus}")
+            mail = bench_mail(args.mail_corpus, queues[0])
         from django.db import connection
 
         connection.close()  # before the temp dir holding the database goes
@@ -392,6 +437,16 @@ def main():
         "GET helpdesk:view with 50 follow-ups",
         "tickets": args.tickets,
         "load_s": round(load_s, 1),
+        **(
+            {
+                "mail_n": mail[0],
+                "mail_s": round(mail[1], 2),
+                "mail_per_s": round(mail[0] / mail[1], 1),
+                "mail_failures": mail[2],
+            }
+            if mail
+            else {}
+        ),
         "notes": (
             "create = helpdesk.forms.TicketForm(data, queue_choices=get_user_queues(user))"
             ".is_valid() + .save(user=staff) (CreateTicketView's path: Ticket + opening"

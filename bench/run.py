@@ -56,6 +56,7 @@ def setup_django(database_url: str, var_dir: str) -> None:
     os.environ["SOPORTE_DATABASE_URL"] = database_url
     os.environ["SOPORTE_VAR_DIR"] = var_dir
     os.environ["SOPORTE_SECRET_KEY"] = "bench-only"
+    os.environ["SOPORTE_EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
     os.environ["DJANGO_SETTINGS_MODULE"] = "soporte.settings"
     import django
 
@@ -290,6 +291,33 @@ def bench_pages(agent, requester, team, requests: int) -> dict:
     }
 
 
+def bench_mail(paths: list[Path]) -> dict:
+    """Inbound mail end to end, in this one process: store the raw bytes, parse, thread,
+    open the ticket or add the reply, queue the acknowledgement."""
+    from django.conf import settings
+
+    from soporte.mail.inbound import store_raw
+    from soporte.mail.models import RawMessage, RawStatus
+
+    settings.MAIL_SENDER_LIMIT_PER_HOUR = 1_000_000
+    corpus = [path.read_bytes() for path in paths]
+    start = time.perf_counter()
+    for raw in corpus:
+        store_raw(raw, source="smtp")
+    elapsed = time.perf_counter() - start
+    done = RawMessage.objects.filter(status=RawStatus.DONE).count()
+    if done != len(corpus):
+        errors = list(
+            RawMessage.objects.exclude(status=RawStatus.DONE).values_list("error", flat=True)[:3]
+        )
+        raise RuntimeError(f"only {done} of {len(corpus)} messages processed: {errors}")
+    return {
+        "mail_n": len(corpus),
+        "mail_s": round(elapsed, 2),
+        "mail_per_s": round(len(corpus) / elapsed, 1),
+    }
+
+
 def run_ours(args) -> dict:
     tmp = tempfile.mkdtemp(prefix="soporte-bench-")
     database_url = args.database or f"sqlite:///{tmp}/bench.sqlite3"
@@ -308,6 +336,9 @@ def run_ours(args) -> dict:
     result.update(bench_list(agent, teams[0], args.requests))
     log("soporte: agent pages")
     result.update(bench_pages(agent, requester, teams[0], args.requests))
+    if args.mail:
+        log(f"soporte: ingesting {len(args.mail_paths)} messages")
+        result.update(bench_mail(args.mail_paths))
     return result
 
 
@@ -328,6 +359,7 @@ def report(ours: dict, peer: dict) -> None:
         ("list page p95 (ms)", "list_page_p95_ms", False, "<= 50 ms"),
         ("ticket page, 50 msgs p50 (ms)", "ticket_page_p50_ms", False, ""),
         ("ticket page, 50 msgs p95 (ms)", "ticket_page_p95_ms", False, "<= 50 ms"),
+        ("mail ingestion (messages/s)", "mail_per_s", True, ">= 300"),
     ]
     print()
     peer_name = peer.get("peer", "django-helpdesk 2.6.1")
@@ -337,6 +369,8 @@ def report(ours: dict, peer: dict) -> None:
     )
     print(f"{'measure':<30}{'soporte':>12}{'peer':>12}{'ratio':>10}  target")
     for label, key, higher, target in rows:
+        if key not in ours:
+            continue
         theirs = peer.get(key) if peer_ok else None
         print(
             f"{label:<30}{ours[key]:>12}{theirs if theirs is not None else '-':>12}"
@@ -359,7 +393,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--database", help="a SOPORTE_DATABASE_URL; default a fresh SQLite file")
     parser.add_argument("--no-peer", action="store_true", help="skip django-helpdesk")
+    parser.add_argument("--mail", type=int, default=10_000, help="messages to ingest (0: skip)")
     args = parser.parse_args()
+    args.mail_paths = []
+    if args.mail:
+        from mailcorpus import generate
+
+        log(f"generating {args.mail} messages")
+        args.mail_paths = generate(args.mail, Path(tempfile.mkdtemp(prefix="soporte-mail-")))
 
     ours = run_ours(args)
     peer: dict = {"error": "skipped (--no-peer)"}
@@ -367,7 +408,12 @@ def main() -> None:
         from peer import run_peer
 
         log("peer: django-helpdesk 2.6.1 on the same work")
-        peer = run_peer(tickets=args.tickets, create=args.create, requests=args.requests)
+        peer = run_peer(
+            tickets=args.tickets,
+            create=args.create,
+            requests=args.requests,
+            mail_dir=str(args.mail_paths[0].parent) if args.mail_paths else None,
+        )
     results = HERE / "results"
     results.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -11,7 +11,7 @@ import secrets
 from pathlib import Path
 
 from soporte.lib.dburl import parse_database_url
-from soporte.lib.env import envbool, envint, envlist, envstr
+from soporte.lib.env import EnvError, envbool, envint, envlist, envstr
 
 BASE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(envstr("SOPORTE_VAR_DIR", str(Path.cwd() / "var"))).resolve()
@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "ninja",
     "soporte.accounts",
     "soporte.tickets",
+    "soporte.mail",
     "soporte.web",
 ]
 
@@ -165,6 +166,18 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+
+# Inbound mail: the largest message taken, who may open tickets by mail (accept_all,
+# known_domains: senders of an organization's domain, known_users: existing accounts),
+# how many messages one sender may send in an hour, and the raw-MIME API's token.
+MAIL_MAX_BYTES = envint("SOPORTE_MAIL_MAX_BYTES", 30 * 1024 * 1024, minimum=1024)
+MAIL_UNKNOWN_SENDERS = envstr("SOPORTE_MAIL_UNKNOWN_SENDERS", "accept_all")
+if MAIL_UNKNOWN_SENDERS not in ("accept_all", "known_domains", "known_users"):
+    raise EnvError("SOPORTE_MAIL_UNKNOWN_SENDERS must be accept_all, known_domains or known_users")
+MAIL_SENDER_LIMIT_PER_HOUR = envint("SOPORTE_MAIL_SENDER_LIMIT_PER_HOUR", 60, minimum=1)
+MAIL_INGEST_TOKEN = envstr("SOPORTE_MAIL_INGEST_TOKEN")
+MAIL_DOMAIN = envstr("SOPORTE_MAIL_DOMAIN", "soporte.localhost")
+SITE_URL = envstr("SOPORTE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 EMAIL_BACKEND = envstr("SOPORTE_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 DEFAULT_FROM_EMAIL = envstr("SOPORTE_FROM_EMAIL", "support@localhost")

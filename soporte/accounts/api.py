@@ -19,6 +19,7 @@ from .schemas import (
     OrganizationPatch,
     TeamIn,
     TeamOut,
+    TeamPatch,
     TokenIn,
     TokenOut,
     UserIn,
@@ -156,6 +157,26 @@ def create_team(request: HttpRequest, data: TeamIn):
             escalation_team=_get(Team, data.escalation_team_id, "Team"),
         ),
     )
+
+
+@router.patch("/teams/{team_id}", response=TeamOut, tags=["teams"])
+def update_team(request: HttpRequest, team_id: Id, data: TeamPatch):
+    policy.require_admin(request.auth)
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        raise NotFound("Team not found.")
+    changes = data.model_dump(exclude_unset=True)
+    if "member_ids" in changes:
+        ids = changes.pop("member_ids") or []
+        members = list(User.objects.filter(pk__in=ids))
+        if len(members) != len(set(ids)):
+            raise InvalidInput("One of the members does not exist.")
+        changes["members"] = members
+    if "escalation_team_id" in changes:
+        changes["escalation_team"] = _get(Team, changes.pop("escalation_team_id"), "Team")
+    if changes.get("email") is None:
+        changes.pop("email", None)
+    return services.update_team(team, acting_user=request.auth, **changes)
 
 
 # -- API tokens ---------------------------------------------------------------------

@@ -117,6 +117,14 @@ class TeamIn(Schema):
     escalation_team_id: Id | None = None
 
 
+class TeamPatch(Schema):
+    name: text(120, 1) | None = None
+    tier: Tier | None = None
+    email: EmailStr | None = None
+    member_ids: list[Id] | None = None
+    escalation_team_id: Id | None = None
+
+
 class TokenIn(Schema):
     name: text(100, 1)
 

@@ -219,6 +219,43 @@ def create_team(
     return team
 
 
+@transaction.atomic
+def update_team(
+    team: Team,
+    *,
+    acting_user: User,
+    name: str | None = None,
+    tier: str | None = None,
+    email: str | None = None,
+    members: Iterable[User] | None = None,
+    escalation_team: Team | None | object = ...,
+) -> Team:
+    policy.require_admin(acting_user)
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise InvalidInput(_("The team needs a name."))
+        if Team.objects.filter(name__iexact=name).exclude(pk=team.pk).exists():
+            raise Conflict(_("A team named %(name)s already exists.") % {"name": name})
+        team.name = name
+    if tier is not None:
+        team.tier = Tier(tier)
+    if email is not None:
+        team.email = email
+    if escalation_team is not ...:
+        if escalation_team is not None and escalation_team.pk == team.pk:  # type: ignore[union-attr]
+            raise InvalidInput(_("A team cannot escalate to itself."))
+        team.escalation_team = escalation_team  # type: ignore[assignment]
+    team.save()
+    if members is not None:
+        members = list(members)
+        for member in members:
+            if not member.is_agent:
+                raise InvalidInput(_("%(name)s is not an agent.") % {"name": member})
+        team.members.set(members)
+    return team
+
+
 # -- API tokens (every user, for themself) --------------------------------------------
 
 
@@ -315,4 +352,19 @@ def update_preferences(
     user.first_name, user.last_name = first_name.strip(), last_name.strip()
     user.language, user.time_zone = language, time_zone
     user.save(update_fields=["first_name", "last_name", "language", "time_zone"])
+    return user
+
+
+SYSTEM_USERNAME = "soporte-system"
+
+
+def system_user() -> User:
+    """The account automatic work acts as (mail intake, rules): a supervisor that cannot
+    sign in (no password, no email)."""
+    user = User.objects.filter(username=SYSTEM_USERNAME).first()
+    if user is None:
+        user, _created = User.objects.get_or_create(
+            username=SYSTEM_USERNAME,
+            defaults={"role": Role.SUPERVISOR, "first_name": "Soporte", "password": "!"},
+        )
     return user

@@ -25,6 +25,7 @@ from .schemas import (
     AttachmentOut,
     CategoryIn,
     CategoryOut,
+    CategoryPatch,
     EventOut,
     MergeIn,
     MessageIn,
@@ -375,3 +376,15 @@ def create_category(request: HttpRequest, data: CategoryIn):
             description=data.description,
         ),
     )
+
+
+@categories_router.patch("/{category_id}", response=CategoryOut)
+def update_category(request: HttpRequest, category_id: Id, data: CategoryPatch):
+    policy.require_admin(request.auth)
+    category = Category.objects.filter(pk=category_id).first()
+    if category is None:
+        raise NotFound("Category not found.")
+    changes = data.model_dump(exclude_unset=True)
+    if "parent_id" in changes:
+        changes["parent"] = _get(Category, changes.pop("parent_id"), "Category")
+    return services.update_category(category, acting_user=request.auth, **changes)

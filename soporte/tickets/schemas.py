@@ -31,6 +31,12 @@ class CategoryIn(Schema):
     description: text(5000) = ""
 
 
+class CategoryPatch(Schema):
+    name: text(120, 1) | None = None
+    parent_id: Id | None = None
+    description: text(5000) | None = None
+
+
 class TicketOut(Schema):
     number: int
     subject: str

@@ -291,6 +291,7 @@ def reply(
     status: str | None = None,
     expected_version: int | None = None,
     files: Sequence[File] = (),
+    channel: str = Channel.WEB,
 ) -> Message:
     """A public reply. An agent's first reply counts as the first response; a
     requester's reply brings a pending or resolved ticket back to open."""
@@ -322,7 +323,7 @@ def reply(
         ticket=ticket,
         kind=MessageKind.REPLY,
         author=acting_user,
-        channel=Channel.WEB,
+        channel=Channel(channel),
         body_text=text,
         body_html=html,
     )
@@ -342,6 +343,7 @@ def add_note(
     body_html: str = "",
     expected_version: int | None = None,
     files: Sequence[File] = (),
+    channel: str = Channel.WEB,
 ) -> Message:
     """An internal note: seen by agents only (and so are its files)."""
     policy.require_work(acting_user, ticket)
@@ -351,7 +353,7 @@ def add_note(
         kind=MessageKind.NOTE,
         internal=True,
         author=acting_user,
-        channel=Channel.WEB,
+        channel=Channel(channel),
         body_text=text,
         body_html=html,
     )
@@ -908,3 +910,31 @@ def create_category(
     if Category.objects.filter(parent=parent, name__iexact=name).exists():
         raise Conflict(_("The category %(name)s already exists there.") % {"name": name})
     return Category.objects.create(name=name, parent=parent, description=description)
+
+
+@transaction.atomic
+def update_category(
+    category: Category,
+    *,
+    acting_user: User,
+    name: str | None = None,
+    parent: Category | None | Any = _UNSET,
+    description: str | None = None,
+) -> Category:
+    policy.require_admin(acting_user)
+    if name is not None:
+        category.name = _text(name, _("A name"), 120)
+    if parent is not _UNSET:
+        ancestor = parent
+        while ancestor is not None:
+            if ancestor.pk == category.pk:
+                raise InvalidInput(_("A category cannot be inside itself."))
+            ancestor = ancestor.parent
+        category.parent = parent
+    if description is not None:
+        category.description = description
+    clash = Category.objects.filter(parent=category.parent, name__iexact=category.name)
+    if clash.exclude(pk=category.pk).exists():
+        raise Conflict(_("The category %(name)s already exists there.") % {"name": category.name})
+    category.save()
+    return category

@@ -28,8 +28,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from soporte.accounts import services as accounts
 from soporte.accounts.models import User
 from soporte.api import api as ninja_api
+from soporte.mail.models import RawMessage
 from soporte.tickets import services
-from soporte.tickets.models import Attachment, Message, Ticket
+from soporte.tickets.models import Attachment, Category, Message, Ticket
 
 PEOPLE = ("nobody", "maria", "marco", "pedro", "alice", "bob", "carol", "ada")
 
@@ -75,6 +76,12 @@ EXPECTED = {
     "make a token":                     (401,  201,  201,  201,  201,  201,  201,  201),
     "revoke my token":                  (401,  200,  200,  200,  200,  200,  200,  200),
     "revoke someone else's token":      (401,  404,  404,  404,  404,  404,  404,  200),
+    "change a category":                (401,  403,  403,  403,  403,  403,  403,  200),
+    "change a team":                    (401,  403,  403,  403,  403,  403,  403,  200),
+    # The raw-MIME door takes its own token, not a person's: without it, refused.
+    "deliver raw mail without the token": (403, 403,  403,  403,  403,  403,  403,  403),
+    "list the mail quarantine":         (401,  403,  403,  403,  403,  403,  403,  200),
+    "retry quarantined mail":           (401,  403,  403,  403,  403,  403,  403,  200),
 }
 # fmt: on
 
@@ -140,6 +147,13 @@ REQUESTS = {
     "make a token": Call("POST", "/tokens", {"name": "backup script"}),
     "revoke my token": Call("DELETE", "/tokens/{token_id}", setup="own token"),
     "revoke someone else's token": Call("DELETE", "/tokens/{token_id}", setup="Sara's token"),
+    "change a category": Call("PATCH", "/categories/{category_id}", {"name": "Printing"}),
+    "change a team": Call("PATCH", "/teams/{team_id}", {"email": "l1@soporte.example"}),
+    "deliver raw mail without the token": Call("POST", "/mail/inbound", {}),
+    "list the mail quarantine": Call("GET", "/mail/quarantine"),
+    "retry quarantined mail": Call(
+        "POST", "/mail/quarantine/{raw_id}/retry", {}, setup="quarantined mail"
+    ),
 }
 
 
@@ -170,6 +184,8 @@ def world(ada, alice, bob, sara, carol, maria, marco, pedro, acme, teams, make_t
         "other": other.number,
         "user_id": marco.pk,
         "org_id": acme.pk,
+        "team_id": teams["L1"].pk,
+        "category_id": Category.objects.create(name="Printers").pk,
         "sara_token": accounts.create_api_token(acting_user=sara, name="hers")[0].pk,
     }
     return World(people, ticket, other, public_file, internal_file, note, values)
@@ -202,6 +218,11 @@ def _prepare(call: Call, world: World, person: User | None) -> dict[str, int]:
         values["token_id"] = accounts.create_api_token(acting_user=owner, name="mine")[0].pk
     elif call.setup == "Sara's token":
         values["token_id"] = values["sara_token"]
+    elif call.setup == "quarantined mail":
+        raw = b"From: someone@acme.example\r\nSubject: held\r\n\r\nheld back\r\n"
+        values["raw_id"] = RawMessage.objects.create(
+            dedupe_key="held", raw=raw, size=len(raw), source="api", status="quarantined"
+        ).pk
     return values
 
 

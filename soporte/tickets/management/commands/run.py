@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import subprocess
 import sys
 from pathlib import Path
 
@@ -37,4 +39,8 @@ class Command(BaseCommand):
             "--threads", "4",
             "--access-logfile", "-",
         ]  # fmt: skip
+        if not settings.CELERY_BROKER_URL:
+            # No broker: the periodic jobs run in a child process beside the web server.
+            scheduler = subprocess.Popen([sys.executable, "-m", "soporte", "scheduler"])
+            atexit.register(scheduler.terminate)
         gunicorn_run()

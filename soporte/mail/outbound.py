@@ -1,0 +1,434 @@
+"""Mail we send about tickets: what a committed change tells whom (notify), what each
+mail looks like (build_message), sending it once (deliver), and what could not be
+delivered (failed_mail).
+
+Every mail is recorded before it is sent: one OutboundMail row per recipient, unique by
+its dedupe_key, with a fresh Message-ID that is also a KnownMessageId, so an answer to
+it threads back to the ticket. The task mail.tasks.send_outbound sends it after commit.
+
+Message-IDs are stored without angle brackets, like RawMessage.mail_id; the headers
+add them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import smtplib
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from email.utils import parseaddr
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.safestring import mark_safe
+
+from soporte.accounts.models import User
+from soporte.lib.html import sanitize_html, text_to_html
+from soporte.tickets.models import EventKind, Message, MessageKind, Status, Ticket, TicketEvent
+
+from .models import (
+    KnownMessageId,
+    Mailbox,
+    OutboundKind,
+    OutboundMail,
+    OutboundStatus,
+    RawMessage,
+)
+
+log = logging.getLogger(__name__)
+
+# Contract with inbound processing (services.AUTO_REPLY_TAG): a ticket opened by an
+# automatic message (out-of-office, Auto-Submitted, Precedence bulk/junk/list...) is
+# tagged "auto-reply" when it is created, and gets no acknowledgement, so two robots
+# never answer each other.
+AUTO_REPLY_TAG = "auto-reply"
+
+# The statuses the requester hears about, and the kind of mail each one sends.
+STATUS_MAIL = {
+    Status.RESOLVED: OutboundKind.RESOLVED,
+    Status.PENDING_CUSTOMER: OutboundKind.STATUS,
+}
+# RFC 3834: automatic mail says so, and other systems must not answer it.
+AUTO_SUBMITTED = {
+    OutboundKind.ACKNOWLEDGEMENT: "auto-replied",
+    OutboundKind.STATUS: "auto-generated",
+    OutboundKind.RESOLVED: "auto-generated",
+}
+MAX_REFERENCES = 20
+SEND_TIMEOUT = 60  # seconds, when EMAIL_TIMEOUT is not set: a hung server must not hang a worker
+_NOTIFYING_EVENTS = (EventKind.CREATED, EventKind.REPLIED, EventKind.STATUS_CHANGED)
+
+
+def satisfaction_url(ticket: Ticket) -> str | None:
+    """Where the requester rates the resolution; None until satisfaction surveys exist."""
+    return None
+
+
+def failed_mail(ticket: Ticket) -> QuerySet[OutboundMail]:
+    """Mail about the ticket that could not be delivered (the ticket page lists it)."""
+    return OutboundMail.objects.filter(ticket=ticket, status=OutboundStatus.FAILED)
+
+
+def own_addresses() -> set[str]:
+    """Our support addresses, lower-cased: mail to them would come back as a request.
+    Runs one query."""
+    ours = {parseaddr(settings.DEFAULT_FROM_EMAIL)[1].lower()}
+    ours.update(a.lower() for a in Mailbox.objects.values_list("address", flat=True))
+    ours.discard("")
+    return ours
+
+
+# -- deciding what to send ------------------------------------------------------------
+
+
+@dataclass
+class _Planned:
+    kind: str
+    ref: int  # the message (replies) or the event (the rest) the mail is about
+    message: Message | None
+    people: list[User]
+    exclude: User | None  # never mailed: the author of the change
+
+
+def notify(
+    ticket_id: int, event_kinds: list[str], acting_user_id: int | None
+) -> list[OutboundMail]:
+    """Record the mail a committed change calls for; it is sent after commit.
+
+    1. The change's events are, for each of its kinds, the newest ones of that kind by
+       the same actor (the signal carries kinds, not ids: this runs right after the
+       commit, so they are the change's own; a wrong guess finds an already recorded
+       dedupe key and sends nothing).
+    2. created -> an acknowledgement to the requester, unless an auto-reply opened it;
+       replied (an agent's public reply) -> the requester and the CC, never the author;
+       status_changed to resolved or pending customer, while the ticket still has that
+       status -> the requester and the CC, never the person who changed it; pending
+       customer says nothing when the same change carried a reply, which says it better.
+    3. One row per address, skipping people without an address, inactive accounts and
+       our own addresses; a dedupe_key already recorded is skipped, so running notify
+       twice sends nothing new.
+    Returns the rows recorded by this call.
+    """
+    counts = Counter(kind for kind in event_kinds if kind in _NOTIFYING_EVENTS)
+    if not counts:
+        return []
+    ticket = Ticket.objects.select_related("requester").filter(pk=ticket_id).first()
+    if ticket is None:
+        return []
+    chosen: list[TicketEvent] = []
+    for kind, count in counts.items():
+        chosen += (
+            TicketEvent.objects.filter(ticket=ticket, kind=kind, actor_id=acting_user_id)
+            .select_related("actor")
+            .order_by("-id")[:count]
+        )
+    chosen.sort(key=lambda event: event.pk)
+    watchers: list[User] | None = None
+
+    def requester_and_cc() -> list[User]:
+        nonlocal watchers
+        if watchers is None:
+            watchers = list(ticket.watchers.order_by("id"))
+        return [ticket.requester, *watchers]
+
+    planned: list[_Planned] = []
+    for event in chosen:
+        if event.kind == EventKind.CREATED:
+            if not ticket.tags.filter(name=AUTO_REPLY_TAG).exists():
+                first = ticket.messages.order_by("id").first()
+                planned.append(
+                    _Planned(
+                        OutboundKind.ACKNOWLEDGEMENT, event.pk, first, [ticket.requester], None
+                    )
+                )
+        elif event.kind == EventKind.REPLIED:
+            message = _public_agent_reply(ticket, event)
+            if message is not None:
+                planned.append(
+                    _Planned(
+                        OutboundKind.REPLY, message.pk, message, requester_and_cc(), message.author
+                    )
+                )
+        elif event.new in STATUS_MAIL and event.new == ticket.status:
+            kind = STATUS_MAIL[Status(event.new)]
+            if kind == OutboundKind.STATUS and EventKind.REPLIED in event_kinds:
+                continue
+            planned.append(_Planned(kind, event.pk, None, requester_and_cc(), event.actor))
+    if not planned:
+        return []
+    return _record(ticket, planned)
+
+
+def _public_agent_reply(ticket: Ticket, event: TicketEvent) -> Message | None:
+    message_id = event.data.get("message") if isinstance(event.data, dict) else None
+    if not message_id:
+        return None
+    message = (
+        Message.objects.select_related("author")
+        .filter(pk=message_id, ticket=ticket, kind=MessageKind.REPLY, internal=False)
+        .first()
+    )
+    if message is None or not message.author.is_agent:
+        return None
+    return message
+
+
+def _recipients(people: Iterable[User], exclude: User | None, ours: set[str]) -> list[str]:
+    """The addresses to write to: active people with an address that is not ours,
+    each once, never the excluded person (nor anyone sharing their address)."""
+    skip = set(ours)
+    if exclude is not None and exclude.email:
+        skip.add(exclude.email.strip().lower())
+    addresses, seen = [], set()
+    for person in people:
+        if person is None or not person.is_active:
+            continue
+        if exclude is not None and person.pk == exclude.pk:
+            continue
+        address = (person.email or "").strip()
+        key = address.lower()
+        if "@" not in key or key in skip or key in seen:
+            continue
+        seen.add(key)
+        addresses.append(address)
+    return addresses
+
+
+def dedupe_key(kind: str, ref: int, address: str) -> str:
+    key = f"{kind}:{ref}:{address.lower()}"
+    if len(key) > 255:
+        key = f"{kind}:{ref}:" + hashlib.sha256(address.lower().encode()).hexdigest()
+    return key
+
+
+def new_mail_id(ticket: Ticket) -> str:
+    return f"soporte.{ticket.number}.{secrets.token_hex(8)}@{settings.MAIL_DOMAIN}"
+
+
+def _record(ticket: Ticket, planned: list[_Planned]) -> list[OutboundMail]:
+    ours = own_addresses()
+    wanted = [
+        (plan, address, dedupe_key(plan.kind, plan.ref, address))
+        for plan in planned
+        for address in _recipients(plan.people, plan.exclude, ours)
+    ]
+    if not wanted:
+        return []
+    known = set(
+        OutboundMail.objects.filter(dedupe_key__in=[key for *_, key in wanted]).values_list(
+            "dedupe_key", flat=True
+        )
+    )
+    subject = f"[#{ticket.number}] {ticket.subject}"
+    recorded: list[OutboundMail] = []
+    with transaction.atomic():
+        for plan, address, key in wanted:
+            if key in known:
+                continue
+            mail_id = new_mail_id(ticket)
+            try:
+                with transaction.atomic():
+                    outbound = OutboundMail.objects.create(
+                        ticket=ticket,
+                        message=plan.message,
+                        kind=plan.kind,
+                        dedupe_key=key,
+                        to=[address],
+                        subject=subject,
+                        mail_id=mail_id,
+                    )
+                    KnownMessageId.objects.create(mail_id=mail_id, ticket=ticket)
+            except IntegrityError:
+                continue  # recorded meanwhile by another run of the same notification
+            recorded.append(outbound)
+        if recorded:
+            ids = [outbound.pk for outbound in recorded]
+            transaction.on_commit(lambda: _enqueue(ids))
+    return recorded
+
+
+def _enqueue(outbound_ids: list[int]) -> None:
+    from .tasks import send_outbound
+
+    for outbound_id in outbound_ids:
+        send_outbound.delay(outbound_id)
+
+
+# -- what a mail looks like ---------------------------------------------------------
+
+
+def build_message(outbound: OutboundMail) -> EmailMultiAlternatives:
+    """The mail as its recipient reads it: text and HTML in their language, subject
+    with the [#number] token, our Message-ID, and the thread it continues."""
+    ticket = outbound.ticket
+    person = _person(ticket, outbound.to)
+    language = _language(person)
+    with translation.override(language):
+        context = _context(outbound, ticket, person)
+        text = render_to_string(f"mail/{outbound.kind}.txt", context)
+        html = render_to_string(f"mail/{outbound.kind}.html", context)
+    headers = {
+        "Message-ID": f"<{outbound.mail_id}>",
+        "X-Soporte-Ticket": str(ticket.number),
+    }
+    thread = thread_ids(outbound)
+    if thread:
+        headers["In-Reply-To"] = f"<{thread[-1]}>"
+        headers["References"] = " ".join(f"<{mail_id}>" for mail_id in thread)
+    if outbound.kind in AUTO_SUBMITTED:
+        headers["Auto-Submitted"] = AUTO_SUBMITTED[OutboundKind(outbound.kind)]
+        headers["X-Auto-Response-Suppress"] = "All"
+    mail = EmailMultiAlternatives(
+        subject=outbound.subject,
+        body=text,
+        from_email=sender_address(ticket),
+        to=list(outbound.to),
+        headers=headers,
+    )
+    mail.attach_alternative(html, "text/html")
+    return mail
+
+
+def sender_address(ticket: Ticket) -> str:
+    """The team's mailbox, so answers come back to its queue; else the default."""
+    if ticket.team_id:
+        mailbox = Mailbox.objects.filter(team_id=ticket.team_id, active=True).first()
+        if mailbox is not None:
+            return mailbox.address
+    return settings.DEFAULT_FROM_EMAIL
+
+
+def thread_ids(outbound: OutboundMail) -> list[str]:
+    """The Message-IDs this mail follows, oldest first: mail received on the ticket and
+    mail sent about it before (not the copies of this same notification to others, nor
+    mail that never left). The first and the newest are kept when there are many."""
+    entries = [
+        (received, mail_id)
+        for received, mail_id in RawMessage.objects.filter(ticket_id=outbound.ticket_id)
+        .exclude(mail_id="")
+        .values_list("received_at", "mail_id")
+    ]
+    sibling_prefix = outbound.dedupe_key.rsplit(":", 1)[0] + ":"
+    entries += (
+        OutboundMail.objects.filter(ticket_id=outbound.ticket_id, id__lt=outbound.pk)
+        .exclude(status=OutboundStatus.FAILED)
+        .exclude(dedupe_key__startswith=sibling_prefix)
+        .values_list("created_at", "mail_id")
+    )
+    ids: list[str] = []
+    for _when, mail_id in sorted(entries, key=lambda entry: entry[0]):
+        if mail_id and mail_id not in ids:
+            ids.append(mail_id)
+    if len(ids) > MAX_REFERENCES:
+        ids = [ids[0], *ids[-(MAX_REFERENCES - 1) :]]
+    return ids
+
+
+def _person(ticket: Ticket, to: list[str]) -> User | None:
+    """The account the mail is addressed to: one of the ticket's people first."""
+    address = (to[0] if to else "").lower()
+    if not address:
+        return None
+    for person in (ticket.requester, *ticket.watchers.all()):
+        if (person.email or "").strip().lower() == address:
+            return person
+    return User.objects.filter(email__iexact=address).order_by("id").first()
+
+
+def _language(person: User | None) -> str:
+    languages = {code for code, _name in settings.LANGUAGES}
+    if person is not None and person.language in languages:
+        return person.language
+    return settings.LANGUAGE_CODE
+
+
+def _context(outbound: OutboundMail, ticket: Ticket, person: User | None) -> dict[str, Any]:
+    if person is not None and person.is_agent:
+        path = reverse("desk:ticket", kwargs={"number": ticket.number})
+    else:
+        path = reverse("portal:ticket", kwargs={"number": ticket.number})
+    context: dict[str, Any] = {
+        "ticket": ticket,
+        "subject": outbound.subject,
+        "name": (person.get_full_name() or person.first_name) if person else "",
+        "link": settings.SITE_URL + path,
+    }
+    message = outbound.message
+    if outbound.kind == OutboundKind.REPLY and message is not None:
+        context["author"] = str(message.author)
+        context["body_text"] = message.body_text
+        context["body_html"] = mark_safe(  # noqa: S308 - sanitized by nh3 or escaped
+            sanitize_html(message.body_html)
+            if message.body_html
+            else text_to_html(message.body_text)
+        )
+    if outbound.kind == OutboundKind.RESOLVED:
+        context["resolution"] = ticket.resolution
+        context["resolution_html"] = mark_safe(text_to_html(ticket.resolution))  # noqa: S308
+        context["satisfaction_url"] = satisfaction_url(ticket)
+    return context
+
+
+# -- sending once -------------------------------------------------------------------
+
+
+def deliver(outbound_id: int, *, attempt: int, last: bool) -> str:
+    """Send one recorded mail as attempt number ``attempt``; "sent", "failed", or
+    "skipped" (already sent, failed, or taken by another run). Raises the delivery
+    error when a retry should follow.
+
+    1. Claim: attempts goes from attempt - 1 to attempt only while the row is pending,
+       so a duplicate or stale run of the task never sends.
+    2. Send; mark sent right away.
+    3. On an error, store it; a permanent refusal (5xx) or the last attempt marks the
+       mail failed, which the ticket shows (failed_mail).
+    """
+    claimed = OutboundMail.objects.filter(
+        pk=outbound_id, status=OutboundStatus.PENDING, attempts=attempt - 1
+    ).update(attempts=attempt)
+    if not claimed:
+        return "skipped"
+    row = OutboundMail.objects.filter(pk=outbound_id, attempts=attempt)
+    outbound = OutboundMail.objects.select_related(
+        "ticket", "ticket__requester", "message", "message__author"
+    ).get(pk=outbound_id)
+    try:
+        mail = build_message(outbound)
+    except Exception as error:  # noqa: BLE001 - a broken mail must show, not vanish
+        log.exception("Outbound mail %s could not be built", outbound_id)
+        row.update(status=OutboundStatus.FAILED, last_error=_describe(error))
+        return "failed"
+    try:
+        connection = get_connection(timeout=settings.EMAIL_TIMEOUT or SEND_TIMEOUT)
+        connection.send_messages([mail])
+    except OSError as error:  # smtplib.SMTPException is an OSError
+        if last or _permanent(error):
+            log.warning("Outbound mail %s failed for good: %s", outbound_id, error)
+            row.update(status=OutboundStatus.FAILED, last_error=_describe(error))
+            return "failed"
+        row.update(last_error=_describe(error))
+        raise
+    row.update(status=OutboundStatus.SENT, sent_at=timezone.now(), last_error="")
+    return "sent"
+
+
+def _permanent(error: OSError) -> bool:
+    """The server refused for good (5xx): retrying cannot help."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _text in error.recipients.values()]
+        return bool(codes) and all(code >= 500 for code in codes)
+    code = getattr(error, "smtp_code", 0)
+    return isinstance(code, int) and code >= 500
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:2000]

@@ -1,0 +1,25 @@
+"""Connections to other areas' signals: a committed ticket change may send mail."""
+
+from __future__ import annotations
+
+import logging
+
+from django.dispatch import receiver
+
+from soporte.tickets.signals import ticket_changed
+
+log = logging.getLogger(__name__)
+
+
+@receiver(ticket_changed, dispatch_uid="mail.notify_on_ticket_change")
+def notify_on_ticket_change(
+    sender, *, ticket_id: int, event_kinds: list[str], acting_user_id: int | None, **kwargs
+) -> None:
+    """Record (and schedule) the mail the change calls for. The change is already
+    committed, so an error here is logged rather than failing the caller's request."""
+    from .outbound import notify
+
+    try:
+        notify(ticket_id, event_kinds, acting_user_id)
+    except Exception:  # noqa: BLE001 - the change stands; the log shows the bug
+        log.exception("Mail for the change of ticket %s could not be recorded", ticket_id)

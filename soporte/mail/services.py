@@ -1,0 +1,319 @@
+"""Turning stored mail into tickets and replies.
+
+Each stored message is processed exactly once: the row is locked (PostgreSQL) or the
+database write lock is held (SQLite) for one transaction that parses, threads, writes
+the ticket or reply, and marks the row done. A crash rolls all of it back and the row
+is still waiting; a failure leaves it in quarantine with the reason, retryable.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from soporte.accounts import policy
+from soporte.accounts import services as accounts
+from soporte.accounts.models import OrganizationDomain, Role, User
+from soporte.lib.errors import NotFound, ServiceError
+from soporte.lib.files import checked_content_type
+from soporte.tickets import services as tickets
+from soporte.tickets.models import Channel, Message, Status, Ticket
+
+from .models import KnownMessageId, OutboundMail, OutboundStatus, RawMessage, RawStatus
+
+if TYPE_CHECKING:
+    from .parse import ParsedAttachment, ParsedMail
+
+log = logging.getLogger(__name__)
+
+# "[#1234]" anywhere in the subject, whatever the Re:/AW:/RV:/Fwd:/Enc: prefixes.
+TICKET_TOKEN = re.compile(r"\[#(\d{1,9})\]")
+AUTO_REPLY_TAG = "auto-reply"
+MAX_ID = 500  # Message-IDs are short; a longer one is cut rather than refused
+
+
+class Refused(ServiceError):
+    """The message is kept but not turned into a ticket (policy, rate limit)."""
+
+
+def process_raw_message(raw_id: int) -> RawMessage | None:
+    """Process one stored message if it is still waiting; returns it, or None when it
+    was already processed (or another worker holds it)."""
+    from .parse import ParseError
+
+    with transaction.atomic():
+        raw = (
+            RawMessage.objects.select_for_update(skip_locked=True)
+            .filter(pk=raw_id, status=RawStatus.PENDING)
+            .first()
+        )
+        if raw is None:
+            return None
+        raw.attempts += 1
+        try:
+            with transaction.atomic():
+                ticket, message = _process(raw)
+        except (ParseError, ServiceError) as error:
+            _quarantine(raw, str(getattr(error, "message", error)))
+        except Exception as error:  # noqa: BLE001 - a bug must not lose the message
+            log.exception("Mail %s could not be processed", raw.pk)
+            _quarantine(raw, f"{type(error).__name__}: {error}")
+        else:
+            raw.status, raw.error = RawStatus.DONE, ""
+            raw.ticket, raw.message = ticket, message
+            raw.processed_at = timezone.now()
+            raw.save(
+                update_fields=["status", "error", "ticket", "message", "processed_at", "attempts"]
+            )
+    return raw
+
+
+def _quarantine(raw: RawMessage, reason: str) -> None:
+    raw.status, raw.error = RawStatus.QUARANTINED, reason[:2000]
+    raw.processed_at = timezone.now()
+    raw.save(update_fields=["status", "error", "processed_at", "attempts"])
+
+
+def process_pending_messages() -> int:
+    """Every message still waiting, oldest first (at start-up, and periodically)."""
+    done = 0
+    pending = RawMessage.objects.filter(status=RawStatus.PENDING).order_by("id")
+    for raw_id in pending.values_list("id", flat=True).iterator():
+        if process_raw_message(raw_id) is not None:
+            done += 1
+    return done
+
+
+def retry(raw_id: int, *, acting_user: User) -> RawMessage:
+    """An admin sends a quarantined message through processing again."""
+    policy.require_admin(acting_user)
+    updated = RawMessage.objects.filter(pk=raw_id, status=RawStatus.QUARANTINED).update(
+        status=RawStatus.PENDING, error=""
+    )
+    if not updated:
+        raise NotFound(_("No quarantined message with that id."))
+    process_raw_message(raw_id)
+    return RawMessage.objects.get(pk=raw_id)
+
+
+# -- the steps ----------------------------------------------------------------------
+
+
+def _process(raw: RawMessage) -> tuple[Ticket | None, Message | None]:
+    """1. parse; 2. bounces go to the ticket they concern; 3. the sender's hourly
+    limit; 4. thread to a ticket; 5. the sender becomes a user; 6. new ticket, reply,
+    or (for someone who may not see the ticket) an internal note."""
+    from .parse import parse
+
+    mail = parse(bytes(raw.raw))
+    system = accounts.system_user()
+    if mail.is_bounce:
+        return _bounce(mail, system)
+    _check_rate(raw, mail)
+    ticket = find_ticket(mail)
+    sender = sender_user(mail)
+    files, dropped = _files(mail.attachments)
+    text = _text(mail, dropped)
+    if ticket is not None and ticket.status == Status.CLOSED:
+        # A closed ticket takes no replies: the follow-up becomes a new ticket.
+        text = _("Follow-up to #%(number)s.") % {"number": ticket.number} + "\n\n" + text
+        ticket = None
+    if ticket is None:
+        mailbox = raw.mailbox
+        ticket = tickets.open_ticket(
+            acting_user=system,
+            requester=sender,
+            subject=mail.subject or _("(no subject)"),
+            body=text,
+            body_html=mail.html,
+            channel=Channel.EMAIL,
+            team=mailbox.team if mailbox else None,
+            tags=[AUTO_REPLY_TAG] if mail.is_auto_reply else [],
+            watchers=_known_people(mail.cc),
+            files=files,
+        )
+        message = ticket.messages.order_by("id").first()
+    elif policy.can_view(sender, ticket):
+        message = tickets.reply(
+            ticket,
+            acting_user=sender,
+            body=text,
+            body_html=mail.html,
+            channel=Channel.EMAIL,
+            files=files,
+        )
+    else:
+        intro = _("Email from %(address)s, who cannot see this ticket:") % {
+            "address": mail.from_address
+        }
+        message = tickets.add_note(
+            ticket,
+            acting_user=system,
+            body=f"{intro}\n\n{text}",
+            channel=Channel.EMAIL,
+            files=files,
+        )
+    remember_id(mail.message_id, ticket)
+    return ticket, message
+
+
+def remember_id(mail_id: str, ticket: Ticket) -> None:
+    if mail_id:
+        KnownMessageId.objects.get_or_create(mail_id=mail_id[:MAX_ID], defaults={"ticket": ticket})
+
+
+def find_ticket(mail: ParsedMail) -> Ticket | None:
+    """The conversation this message continues: by the ids it answers (newest first),
+    then by a [#number] subject token the sender may see; else None."""
+    ids = [i[:MAX_ID] for i in (mail.in_reply_to, *reversed(mail.references)) if i]
+    if ids:
+        known = {
+            k.mail_id: k.ticket
+            for k in KnownMessageId.objects.filter(mail_id__in=ids).select_related("ticket")
+        }
+        for mail_id in ids:
+            if mail_id in known:
+                return _follow_merges(known[mail_id])
+    match = TICKET_TOKEN.search(mail.subject)
+    if match:
+        ticket = Ticket.objects.filter(number=int(match.group(1))).first()
+        sender = User.objects.filter(email__iexact=mail.from_address).first()
+        # A guessed number must not let a stranger write into someone else's ticket.
+        if ticket is not None and sender is not None and policy.can_view(sender, ticket):
+            return _follow_merges(ticket)
+    return None
+
+
+def _follow_merges(ticket: Ticket) -> Ticket:
+    seen = set()
+    while ticket.merged_into_id and ticket.pk not in seen:
+        seen.add(ticket.pk)
+        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
+    return ticket
+
+
+def sender_user(mail: ParsedMail) -> User:
+    """The sender's account; an unknown sender becomes a requester of the organization
+    that owns their domain, as SOPORTE_MAIL_UNKNOWN_SENDERS allows."""
+    address = mail.from_address
+    if not address or "@" not in address:
+        raise Refused(_("The message has no usable sender address."))
+    user = User.objects.filter(email__iexact=address).order_by("id").first()
+    if user is not None:
+        if not user.is_active:
+            raise Refused(_("The sender's account %(address)s is disabled.") % {"address": address})
+        return user
+    rule = settings.MAIL_UNKNOWN_SENDERS
+    domain = address.rsplit("@", 1)[1]
+    owner = OrganizationDomain.objects.filter(domain=domain).select_related("organization").first()
+    if rule == "known_users" or (rule == "known_domains" and owner is None):
+        raise Refused(
+            _("%(address)s is not a known sender, and this help desk only takes mail from %(who)s.")
+            % {
+                "address": address,
+                "who": _("known users") if rule == "known_users" else _("known domains"),
+            }
+        )
+    name = mail.from_name.strip()
+    first, _sep, last = name.partition(" ")
+    return accounts.create_user(
+        acting_user=None,
+        username=_free_username(address),
+        email=address,
+        role=Role.REQUESTER,
+        first_name=first[:150],
+        last_name=last[:150],
+        organization=owner.organization if owner else None,
+    )
+
+
+def _free_username(address: str) -> str:
+    base = address[:140]
+    candidate, n = base, 1
+    while User.objects.filter(username__iexact=candidate).exists():
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def _known_people(addresses: tuple[str, ...]) -> list[User]:
+    ours = {settings.DEFAULT_FROM_EMAIL.lower()}
+    wanted = [a.lower() for a in addresses if a and a.lower() not in ours][:50]
+    return list(User.objects.filter(email__in=wanted, is_active=True)) if wanted else []
+
+
+def _files(
+    attachments: tuple[ParsedAttachment, ...],
+) -> tuple[list[ContentFile], list[str]]:
+    """Files to attach, and the names of those left out (too large, or programs), which
+    stay in the stored raw message and are listed in the text."""
+    kept, dropped = [], []
+    for part in attachments:
+        try:
+            if len(part.payload) > settings.MAX_ATTACHMENT_BYTES:
+                raise ServiceError("too large")
+            checked_content_type(part.filename, part.payload[:2048])
+        except ServiceError:
+            dropped.append(part.filename)
+            continue
+        kept.append(ContentFile(part.payload, name=part.filename))
+    return kept, dropped
+
+
+def _text(mail: ParsedMail, dropped: list[str]) -> str:
+    text = mail.text.strip()
+    if not text:
+        text = _("(This email had no text.)")
+    if dropped:
+        text += "\n\n" + _("Not attached (too large or a program): %(names)s") % {
+            "names": ", ".join(dropped)
+        }
+    return text
+
+
+def _check_rate(raw: RawMessage, mail: ParsedMail) -> None:
+    hour_ago = timezone.now() - timedelta(hours=1)
+    recent = (
+        RawMessage.objects.filter(sender=raw.sender, received_at__gte=hour_ago)
+        .exclude(pk=raw.pk)
+        .count()
+    )
+    if raw.sender and recent >= settings.MAIL_SENDER_LIMIT_PER_HOUR:
+        raise Refused(
+            _("%(address)s sent more than %(limit)s messages in an hour; held as a mail storm.")
+            % {"address": raw.sender, "limit": settings.MAIL_SENDER_LIMIT_PER_HOUR}
+        )
+
+
+def _bounce(mail: ParsedMail, system: User) -> tuple[Ticket | None, Message | None]:
+    """A delivery failure: note it on the ticket whose mail bounced; never a new ticket."""
+    bounced = mail.bounced_message_id[:MAX_ID]
+    known = (
+        KnownMessageId.objects.filter(mail_id=bounced).select_related("ticket").first()
+        if bounced
+        else None
+    )
+    if known is None:
+        return None, None
+    if mail.bounce_action in ("failed", ""):
+        # A delay notice ("delayed") is not a failure: the mail may still arrive.
+        OutboundMail.objects.filter(mail_id=bounced).update(
+            status=OutboundStatus.FAILED, last_error=_("The recipient's server bounced it.")
+        )
+    note = tickets.add_note(
+        known.ticket,
+        acting_user=system,
+        body=_("An email about this ticket could not be delivered:")
+        + "\n\n"
+        + (mail.text.strip() or mail.subject),
+        channel=Channel.EMAIL,
+    )
+    return known.ticket, note
