@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core import signing
@@ -228,7 +229,7 @@ def update_team(
     tier: str | None = None,
     email: str | None = None,
     members: Iterable[User] | None = None,
-    escalation_team: Team | None | object = ...,
+    escalation_team: Team | None | Any = ...,
 ) -> Team:
     policy.require_admin(acting_user)
     if name is not None:
@@ -243,9 +244,9 @@ def update_team(
     if email is not None:
         team.email = email
     if escalation_team is not ...:
-        if escalation_team is not None and escalation_team.pk == team.pk:  # type: ignore[union-attr]
+        if escalation_team is not None and escalation_team.pk == team.pk:
             raise InvalidInput(_("A team cannot escalate to itself."))
-        team.escalation_team = escalation_team  # type: ignore[assignment]
+        team.escalation_team = escalation_team
     team.save()
     if members is not None:
         members = list(members)

@@ -8,4 +8,4 @@ class MailConfig(AppConfig):
     verbose_name = _("Email")
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects to tickets.signals)
+        from . import panels, receivers  # noqa: F401  (hook into the tickets area)

@@ -31,3 +31,11 @@ def field_label(name: str) -> str:
 def event_value(value: str, field: str) -> str:
     """Status values are shown by their label; other values as recorded."""
     return status_label(value) if field == "status" and value else value
+
+
+@register.filter
+def fold_quotes(text: str) -> tuple[str, str]:
+    """(what this message says, the quoted history and signature below it)."""
+    from soporte.lib.quotes import split_quoted
+
+    return split_quoted(text or "")

@@ -22,7 +22,7 @@ from soporte.accounts import policy
 from soporte.accounts.models import User
 from soporte.lib.errors import Conflict, InvalidInput, ServiceError
 
-from .. import services, workspace
+from .. import panels, services, workspace
 from ..forms import (
     AgentNewTicketForm,
     AssignForm,
@@ -209,6 +209,7 @@ def _ticket_context(request: HttpRequest, ticket, **extra) -> dict:
         .values_list("number", flat=True)
         .first(),
         "message_kinds": MessageKind,
+        "panels": panels.for_ticket(ticket, user),
     }
     context.update(extra)
     return context

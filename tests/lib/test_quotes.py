@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from soporte.mail.quotes import split_quoted
+from soporte.lib.quotes import split_quoted
 
 
 def split(text: str) -> tuple[str, str]:

@@ -1,0 +1,26 @@
+"""Boxes other areas add to the agent's ticket page (e.g. mail that could not be sent),
+so the page can show them without tickets importing those areas."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from soporte.accounts.models import User
+
+from .models import Ticket
+
+# A panel returns (template name, context) to show something, or None.
+Panel = Callable[[Ticket, User], tuple[str, dict[str, Any]] | None]
+_panels: list[Panel] = []
+
+
+def register(panel: Panel) -> Panel:
+    if panel not in _panels:
+        _panels.append(panel)
+    return panel
+
+
+def for_ticket(ticket: Ticket, user: User) -> list[tuple[str, dict[str, Any]]]:
+    shown = (panel(ticket, user) for panel in _panels)
+    return [item for item in shown if item is not None]
