@@ -13,18 +13,22 @@ from django.db import IntegrityError, transaction
 from .models import Mailbox, RawMessage, Source
 
 
-def _header(raw: bytes, name: str) -> str:
-    # Headers only, tolerant: a broken header must not stop the message being stored.
+def _headers(raw: bytes) -> dict[str, str]:
+    """Message-ID, From and Subject, read once and tolerantly: a broken header must not
+    stop the message being stored (the parser reports it later)."""
+    wanted = {"message-id": "", "from": "", "subject": ""}
     try:
         headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw[:262_144])
-        value = headers.get(name) or ""
-        return str(value).replace("\x00", "").strip()
-    except Exception:  # noqa: BLE001 - storing comes first; the parser reports later
-        return ""
+        for name in wanted:
+            wanted[name] = str(headers.get(name) or "").replace("\x00", "").strip()
+    except Exception:  # noqa: BLE001, S110 - storing comes first
+        pass
+    return wanted
 
 
-def dedupe_key(raw: bytes) -> str:
-    message_id = _header(raw, "Message-ID").strip().strip("<>")
+def dedupe_key(raw: bytes, message_id: str | None = None) -> str:
+    if message_id is None:
+        message_id = _headers(raw)["message-id"].strip("<>")
     basis = f"mid:{message_id}" if message_id else "sha:" + hashlib.sha256(raw).hexdigest()
     return hashlib.sha256(basis.encode("utf-8", "replace")).hexdigest()
 
@@ -34,18 +38,20 @@ def store_raw(
 ) -> tuple[RawMessage, bool]:
     """Store one message; (stored row, True) or (the earlier copy, False) when the same
     message came before. Processing is scheduled after the commit."""
-    key = dedupe_key(raw)
+    headers = _headers(raw)
+    message_id = headers["message-id"].strip("<>")
+    key = dedupe_key(raw, message_id)
     existing = RawMessage.objects.filter(dedupe_key=key).first()
     if existing is not None:
         return existing, False
-    sender = parseaddr(_header(raw, "From"))[1].lower()[:254]
+    sender = parseaddr(headers["from"])[1].lower()[:254]
     try:
         with transaction.atomic():
             stored = RawMessage.objects.create(
                 dedupe_key=key,
-                mail_id=_header(raw, "Message-ID").strip().strip("<>")[:998],
+                mail_id=message_id[:998],
                 sender=sender,
-                subject=_header(raw, "Subject")[:998],
+                subject=headers["subject"][:998],
                 source=Source(source),
                 mailbox=mailbox,
                 raw=raw,

@@ -15,11 +15,12 @@ log = logging.getLogger(__name__)
 def notify_on_ticket_change(
     sender, *, ticket_id: int, event_kinds: list[str], acting_user_id: int | None, **kwargs
 ) -> None:
-    """Record (and schedule) the mail the change calls for. The change is already
-    committed, so an error here is logged rather than failing the caller's request."""
-    from .outbound import notify
+    """Queue the job that records and sends the mail the change calls for: the request
+    that made the change does not wait for it. The change is already committed, so an
+    error here is logged rather than failing the caller's request."""
+    from .tasks import notify_change
 
     try:
-        notify(ticket_id, event_kinds, acting_user_id)
+        notify_change.delay(ticket_id, list(event_kinds), acting_user_id)
     except Exception:  # noqa: BLE001 - the change stands; the log shows the bug
-        log.exception("Mail for the change of ticket %s could not be recorded", ticket_id)
+        log.exception("Mail for the change of ticket %s could not be queued", ticket_id)

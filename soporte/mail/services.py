@@ -114,9 +114,8 @@ def _process(raw: RawMessage) -> tuple[Ticket | None, Message | None]:
     from .parse import parse
 
     mail = parse(bytes(raw.raw))
-    system = accounts.system_user()
     if mail.is_bounce:
-        return _bounce(mail, system)
+        return _bounce(mail, accounts.system_user())
     _check_rate(raw, mail)
     ticket = find_ticket(mail)
     sender = sender_user(mail)
@@ -129,7 +128,7 @@ def _process(raw: RawMessage) -> tuple[Ticket | None, Message | None]:
     if ticket is None:
         mailbox = raw.mailbox
         ticket = tickets.open_ticket(
-            acting_user=system,
+            acting_user=accounts.system_user(),
             requester=sender,
             subject=mail.subject or _("(no subject)"),
             body=text,
@@ -156,7 +155,7 @@ def _process(raw: RawMessage) -> tuple[Ticket | None, Message | None]:
         }
         message = tickets.add_note(
             ticket,
-            acting_user=system,
+            acting_user=accounts.system_user(),
             body=f"{intro}\n\n{text}",
             channel=Channel.EMAIL,
             files=files,
@@ -167,7 +166,10 @@ def _process(raw: RawMessage) -> tuple[Ticket | None, Message | None]:
 
 def remember_id(mail_id: str, ticket: Ticket) -> None:
     if mail_id:
-        KnownMessageId.objects.get_or_create(mail_id=mail_id[:MAX_ID], defaults={"ticket": ticket})
+        # One INSERT; an id seen before keeps its first ticket.
+        KnownMessageId.objects.bulk_create(
+            [KnownMessageId(mail_id=mail_id[:MAX_ID], ticket=ticket)], ignore_conflicts=True
+        )
 
 
 def find_ticket(mail: ParsedMail) -> Ticket | None:

@@ -12,6 +12,15 @@ def process_raw(raw_id: int) -> None:
     process_raw_message(raw_id)
 
 
+@shared_task(acks_late=True)
+def notify_change(ticket_id: int, event_kinds: list[str], acting_user_id: int | None) -> int:
+    """Record and send the mail a committed ticket change calls for; idempotent (each
+    mail has a unique key, so running twice records nothing more)."""
+    from .outbound import notify
+
+    return len(notify(ticket_id, event_kinds, acting_user_id))
+
+
 @shared_task
 def process_pending() -> int:
     """Process every stored message still waiting, e.g. after a crash or restart."""
