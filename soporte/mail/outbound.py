@@ -65,7 +65,7 @@ AUTO_SUBMITTED = {
 }
 MAX_REFERENCES = 20
 SEND_TIMEOUT = 60  # seconds, when EMAIL_TIMEOUT is not set: a hung server must not hang a worker
-_NOTIFYING_EVENTS = (EventKind.CREATED, EventKind.REPLIED, EventKind.STATUS_CHANGED)
+NOTIFYING_EVENTS = frozenset({EventKind.CREATED, EventKind.REPLIED, EventKind.STATUS_CHANGED})
 
 
 def satisfaction_url(ticket: Ticket) -> str | None:
@@ -118,7 +118,7 @@ def notify(
        twice sends nothing new.
     Returns the rows recorded by this call.
     """
-    counts = Counter(kind for kind in event_kinds if kind in _NOTIFYING_EVENTS)
+    counts = Counter(kind for kind in event_kinds if kind in NOTIFYING_EVENTS)
     if not counts:
         return []
     ticket = Ticket.objects.select_related("requester").filter(pk=ticket_id).first()

@@ -376,3 +376,23 @@ def test_a_committed_change_is_mailed_after_the_commit(smtp, alice, maria):
 
     assert [m["Subject"] for m in smtp.messages] == [f"[#{ticket.number}] Printer jam"] * 2
     assert set(OutboundMail.objects.values_list("status", flat=True)) == {OutboundStatus.SENT}
+
+
+def test_changes_that_mail_nobody_queue_no_job(alice, ticket, monkeypatch):
+    """Notes, assignments and escalations never send mail, so they queue nothing."""
+    from soporte.mail import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.notify_change, "delay", lambda *args: queued.append(args))
+    from soporte.mail.receivers import notify_on_ticket_change
+
+    notify_on_ticket_change(
+        None, ticket_id=ticket.pk, event_kinds=["note_added"], acting_user_id=alice.pk
+    )
+    notify_on_ticket_change(
+        None,
+        ticket_id=ticket.pk,
+        event_kinds=["assigned", "status_changed"],
+        acting_user_id=alice.pk,
+    )
+    assert queued == [(ticket.pk, ["assigned", "status_changed"], alice.pk)]
