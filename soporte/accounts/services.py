@@ -29,17 +29,45 @@ def _clean_domains(domains: Iterable[str]) -> list[str]:
     return cleaned
 
 
+def _organization_name(name: str, exclude: Organization | None = None) -> str:
+    """A trimmed, non-empty name no other organization uses (case-insensitive)."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput(_("The organization needs a name."))
+    clash = Organization.objects.filter(name__iexact=name)
+    if exclude is not None:
+        clash = clash.exclude(pk=exclude.pk)
+    if clash.exists():
+        raise Conflict(_("An organization named %(name)s already exists.") % {"name": name})
+    return name
+
+
+def _team_name(name: str, exclude: Team | None = None) -> str:
+    name = name.strip()
+    if not name:
+        raise InvalidInput(_("The team needs a name."))
+    clash = Team.objects.filter(name__iexact=name)
+    if exclude is not None:
+        clash = clash.exclude(pk=exclude.pk)
+    if clash.exists():
+        raise Conflict(_("A team named %(name)s already exists.") % {"name": name})
+    return name
+
+
+def _agents_only(members: Iterable[User]) -> list[User]:
+    members = list(members)
+    for member in members:
+        if not member.is_agent:
+            raise InvalidInput(_("%(name)s is not an agent.") % {"name": member})
+    return members
+
+
 @transaction.atomic
 def create_organization(
     *, acting_user: User, name: str, domains: Iterable[str] = ()
 ) -> Organization:
     policy.require_admin(acting_user)
-    name = name.strip()
-    if not name:
-        raise InvalidInput(_("The organization needs a name."))
-    if Organization.objects.filter(name__iexact=name).exists():
-        raise Conflict(_("An organization named %(name)s already exists.") % {"name": name})
-    organization = Organization.objects.create(name=name)
+    organization = Organization.objects.create(name=_organization_name(name))
     set_domains(organization, _clean_domains(domains))
     return organization
 
@@ -71,13 +99,7 @@ def update_organization(
 ) -> Organization:
     policy.require_admin(acting_user)
     if name is not None:
-        name = name.strip()
-        if not name:
-            raise InvalidInput(_("The organization needs a name."))
-        clash = Organization.objects.filter(name__iexact=name).exclude(pk=organization.pk)
-        if clash.exists():
-            raise Conflict(_("An organization named %(name)s already exists.") % {"name": name})
-        organization.name = name
+        organization.name = _organization_name(name, exclude=organization)
         organization.save(update_fields=["name"])
     if domains is not None:
         set_domains(organization, _clean_domains(domains))
@@ -204,19 +226,10 @@ def create_team(
     escalation_team: Team | None = None,
 ) -> Team:
     policy.require_admin(acting_user)
-    name = name.strip()
-    if not name:
-        raise InvalidInput(_("The team needs a name."))
-    if Team.objects.filter(name__iexact=name).exists():
-        raise Conflict(_("A team named %(name)s already exists.") % {"name": name})
     team = Team.objects.create(
-        name=name, tier=Tier(tier), email=email, escalation_team=escalation_team
+        name=_team_name(name), tier=Tier(tier), email=email, escalation_team=escalation_team
     )
-    members = list(members)
-    for member in members:
-        if not member.is_agent:
-            raise InvalidInput(_("%(name)s is not an agent.") % {"name": member})
-    team.members.set(members)
+    team.members.set(_agents_only(members))
     return team
 
 
@@ -233,12 +246,7 @@ def update_team(
 ) -> Team:
     policy.require_admin(acting_user)
     if name is not None:
-        name = name.strip()
-        if not name:
-            raise InvalidInput(_("The team needs a name."))
-        if Team.objects.filter(name__iexact=name).exclude(pk=team.pk).exists():
-            raise Conflict(_("A team named %(name)s already exists.") % {"name": name})
-        team.name = name
+        team.name = _team_name(name, exclude=team)
     if tier is not None:
         team.tier = Tier(tier)
     if email is not None:
@@ -249,11 +257,7 @@ def update_team(
         team.escalation_team = escalation_team
     team.save()
     if members is not None:
-        members = list(members)
-        for member in members:
-            if not member.is_agent:
-                raise InvalidInput(_("%(name)s is not an agent.") % {"name": member})
-        team.members.set(members)
+        team.members.set(_agents_only(members))
     return team
 
 
