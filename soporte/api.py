@@ -14,8 +14,10 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from soporte.accounts.api import router as accounts_router
 from soporte.accounts.services import authenticate_token
+from soporte.jobs.api import router as jobs_router
 from soporte.lib.errors import ServiceError
 from soporte.mail.api import router as mail_router
+from soporte.search.api import router as search_router
 from soporte.tickets.api import categories_router
 from soporte.tickets.api import router as tickets_router
 
@@ -89,4 +91,6 @@ def unreadable_request(request: HttpRequest, exc: SuspiciousOperation):
 api.add_router("/tickets", tickets_router)
 api.add_router("/categories", categories_router)
 api.add_router("/mail", mail_router)
+api.add_router("/search", search_router)
+api.add_router("/jobs", jobs_router)
 api.add_router("", accounts_router)

@@ -1,5 +1,5 @@
-"""The Celery app. With no SOPORTE_BROKER_URL, tasks run eagerly in-process and
-`soporte run` runs the periodic jobs below itself (soporte/scheduler.py)."""
+"""The Celery app, used when SOPORTE_BROKER_URL is set (soporte/jobs/queue.py says how
+jobs run without one)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,17 @@ app = Celery("soporte")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Every periodic job, in one place: celery beat runs them with a broker, the embedded
-# scheduler without one.
+# Every periodic job and its interval in seconds, in one place: celery beat runs them with
+# a broker, `soporte worker` without one.
+PERIODIC = {
+    "mail.poll_mailboxes": 60.0,
+    # Mail stored while nothing processed it (crash, restart) is picked up again.
+    "mail.process_pending": 300.0,
+    "jobs.sweep": 60.0,
+    "jobs.purge": 3600.0,
+}
+
 app.conf.beat_schedule = {
-    "mail.poll_mailboxes": {"task": "soporte.mail.tasks.poll_mailboxes", "schedule": 60.0},
-    # Mail stored while no worker ran (broker down, crash) is picked up again.
-    "mail.process_pending": {"task": "soporte.mail.tasks.process_pending", "schedule": 300.0},
+    name: {"task": "soporte.jobs.periodic", "args": (name,), "schedule": every}
+    for name, every in PERIODIC.items()
 }

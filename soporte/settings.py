@@ -46,7 +46,9 @@ INSTALLED_APPS = [
     "ninja",
     "soporte.accounts",
     "soporte.tickets",
+    "soporte.jobs",
     "soporte.mail",
+    "soporte.sla",
     "soporte.web",
 ]
 
@@ -160,8 +162,16 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Background jobs: Celery on SOPORTE_BROKER_URL; without one, tasks run in-process.
+# Background jobs (soporte/jobs/queue.py): recorded with the change that calls for them.
+# With SOPORTE_BROKER_URL Celery workers run them; without one, `soporte worker` (which
+# `soporte run` starts) does; "eager" runs them right after the commit, in-process (tests).
 CELERY_BROKER_URL = envstr("SOPORTE_BROKER_URL", "")
+JOBS_MODE = envstr("SOPORTE_JOBS_MODE", "celery" if CELERY_BROKER_URL else "worker")
+if JOBS_MODE not in ("worker", "celery", "eager"):
+    raise EnvError("SOPORTE_JOBS_MODE must be worker, celery or eager")
+if JOBS_MODE == "celery" and not CELERY_BROKER_URL:
+    raise EnvError("SOPORTE_JOBS_MODE=celery needs SOPORTE_BROKER_URL")
+JOBS_KEEP_DAYS = envint("SOPORTE_JOBS_KEEP_DAYS", 7, minimum=1)
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

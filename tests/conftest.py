@@ -27,6 +27,12 @@ def _media_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _jobs_run_after_commit(settings):
+    """Background jobs run right after the commit, in the test's process."""
+    settings.JOBS_MODE = "eager"
+
+
+@pytest.fixture(autouse=True)
 def _english_between_tests():
     """Django's LocaleMiddleware leaves the request's language active in the thread."""
     yield

@@ -338,16 +338,16 @@ def user_for_sign_in_token(token: str, max_age: int) -> User | None:
     return user if last == data.get("l") else None
 
 
-def request_sign_in_link(email: str, build_url) -> None:
+def request_sign_in_link(email: str, site_url: str) -> None:
     """Email a sign-in link to the account with this address, if there is one; says
-    nothing either way, so the form cannot be used to find out who has an account."""
+    nothing either way, so the form cannot be used to find out who has an account.
+    The job makes the token, so no usable link waits in the jobs table."""
     user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
     if user is None:
         return
     from .tasks import send_sign_in_link
 
-    url = build_url(make_sign_in_token(user))
-    transaction.on_commit(lambda: send_sign_in_link.delay(user.pk, url))
+    send_sign_in_link.enqueue(user.pk, site_url.rstrip("/"))
 
 
 def update_preferences(

@@ -11,6 +11,7 @@ from email.utils import parseaddr
 from django.db import IntegrityError, transaction
 
 from .models import Mailbox, RawMessage, Source
+from .tasks import process_raw
 
 
 def _headers(raw: bytes) -> dict[str, str]:
@@ -57,14 +58,8 @@ def store_raw(
                 raw=raw,
                 size=len(raw),
             )
-            transaction.on_commit(lambda: _schedule(stored.pk))
+            process_raw.enqueue(stored.pk)
     except IntegrityError:
         # Delivered twice at the same moment: the other copy won.
         return RawMessage.objects.get(dedupe_key=key), False
     return stored, True
-
-
-def _schedule(raw_id: int) -> None:
-    from .tasks import process_raw
-
-    process_raw.delay(raw_id)

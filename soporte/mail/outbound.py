@@ -4,7 +4,7 @@ delivered (failed_mail).
 
 Every mail is recorded before it is sent: one OutboundMail row per recipient, unique by
 its dedupe_key, with a fresh Message-ID that is also a KnownMessageId, so an answer to
-it threads back to the ticket. The task mail.tasks.send_outbound sends it after commit.
+it threads back to the ticket. The job mail.send_outbound sends it after commit.
 
 Message-IDs are stored without angle brackets, like RawMessage.mail_id; the headers
 add them.
@@ -250,17 +250,11 @@ def _record(ticket: Ticket, planned: list[_Planned]) -> list[OutboundMail]:
             except IntegrityError:
                 continue  # recorded meanwhile by another run of the same notification
             recorded.append(outbound)
-        if recorded:
-            ids = [outbound.pk for outbound in recorded]
-            transaction.on_commit(lambda: _enqueue(ids))
+        from .tasks import send_outbound
+
+        for outbound in recorded:
+            send_outbound.enqueue(outbound.pk)
     return recorded
-
-
-def _enqueue(outbound_ids: list[int]) -> None:
-    from .tasks import send_outbound
-
-    for outbound_id in outbound_ids:
-        send_outbound.delay(outbound_id)
 
 
 # -- what a mail looks like ---------------------------------------------------------

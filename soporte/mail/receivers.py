@@ -16,14 +16,11 @@ def notify_on_ticket_change(
     sender, *, ticket_id: int, event_kinds: list[str], acting_user_id: int | None, **kwargs
 ) -> None:
     """Queue the job that records and sends the mail the change calls for: the request
-    that made the change does not wait for it. The change is already committed, so an
-    error here is logged rather than failing the caller's request."""
+    that made the change does not wait for it. Sent inside the change's transaction, so
+    the job is committed with the change or not at all."""
     from .outbound import NOTIFYING_EVENTS
     from .tasks import notify_change
 
     if not NOTIFYING_EVENTS.intersection(event_kinds):
         return  # notes, assignments, escalations...: nothing to mail, nothing to queue
-    try:
-        notify_change.delay(ticket_id, list(event_kinds), acting_user_id)
-    except Exception:  # noqa: BLE001 - the change stands; the log shows the bug
-        log.exception("Mail for the change of ticket %s could not be queued", ticket_id)
+    notify_change.enqueue(ticket_id, list(event_kinds), acting_user_id)

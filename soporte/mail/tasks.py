@@ -1,18 +1,21 @@
+"""The mail area's background jobs (soporte/jobs): each takes ids and is idempotent."""
+
 from __future__ import annotations
 
-from celery import shared_task
+from soporte.jobs.registry import job
 
 
-@shared_task(acks_late=True)
+@job("mail.process_raw", max_attempts=3)
 def process_raw(raw_id: int) -> None:
     """Turn a stored message into a ticket or a reply. Idempotent: a message already
-    processed (or being processed by another worker) is left alone."""
+    processed (or being processed by another worker) is left alone; one that cannot be
+    processed goes to the quarantine, not to a retry."""
     from .services import process_raw_message
 
     process_raw_message(raw_id)
 
 
-@shared_task(acks_late=True)
+@job("mail.notify_change")
 def notify_change(ticket_id: int, event_kinds: list[str], acting_user_id: int | None) -> int:
     """Record and send the mail a committed ticket change calls for; idempotent (each
     mail has a unique key, so running twice records nothing more)."""
@@ -21,7 +24,7 @@ def notify_change(ticket_id: int, event_kinds: list[str], acting_user_id: int | 
     return len(notify(ticket_id, event_kinds, acting_user_id))
 
 
-@shared_task
+@job("mail.process_pending")
 def process_pending() -> int:
     """Process every stored message still waiting, e.g. after a crash or restart."""
     from .services import process_pending_messages
@@ -29,31 +32,25 @@ def process_pending() -> int:
     return process_pending_messages()
 
 
-@shared_task(
-    bind=True,
-    # smtplib.SMTPException is an OSError: refused connections, timeouts and 4xx replies.
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    retry_backoff_max=3600,
-    retry_jitter=True,
-    max_retries=5,
-)
-def send_outbound(self, outbound_id: int, after_attempts: int = 0) -> str:
-    """Send one recorded OutboundMail; never twice. Attempt N claims the row only while
-    it is pending with N - 1 attempts (``after_attempts`` counts earlier runs, for a
-    mail sent again by hand), and marks it sent right after the server took it. After
-    the last retry it is marked failed, with the error."""
+# smtplib.SMTPException is an OSError: refused connections, timeouts and 4xx replies.
+# Six attempts: the first and five retries, backing off from 30 s up to an hour.
+SEND_ATTEMPTS = 6
+
+
+@job("mail.send_outbound", max_attempts=SEND_ATTEMPTS, retry_on=(OSError,), backoff=30.0)
+def send_outbound(outbound_id: int) -> str:
+    """Send one recorded OutboundMail; never twice. Each attempt claims the row by its
+    attempt count and marks it sent right after the server took it; the last marks it
+    failed, with the error, for the ticket to show."""
+    from .models import OutboundMail
     from .outbound import deliver
 
-    retries = self.request.retries or 0
-    return deliver(
-        outbound_id,
-        attempt=after_attempts + retries + 1,
-        last=retries >= self.max_retries,
-    )
+    done = OutboundMail.objects.filter(pk=outbound_id).values_list("attempts", flat=True)
+    attempt = (done.first() or 0) + 1
+    return deliver(outbound_id, attempt=attempt, last=attempt >= SEND_ATTEMPTS)
 
 
-@shared_task
+@job("mail.poll_mailboxes")
 def poll_mailboxes() -> int:
     """Poll every active IMAP mailbox once; returns how many new messages were stored.
     Errors are recorded on each mailbox, never raised."""

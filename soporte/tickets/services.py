@@ -102,10 +102,10 @@ class _Change:
         ticket_id = self.ticket.pk
         kinds = [event.kind for event in self.events]
         actor_id = self.actor.pk if self.actor else None
-        transaction.on_commit(
-            lambda: ticket_changed.send(
-                sender=Ticket, ticket_id=ticket_id, event_kinds=kinds, acting_user_id=actor_id
-            )
+        # Inside the transaction: receivers record their jobs (soporte.jobs) with the change,
+        # so a committed change never misses its side effects and a rolled-back one has none.
+        ticket_changed.send(
+            sender=Ticket, ticket_id=ticket_id, event_kinds=kinds, acting_user_id=actor_id
         )
 
 

@@ -1,5 +1,7 @@
-"""Sent after a ticket change is committed. Other areas (mail, SLA, search, triage)
-connect here and enqueue their own Celery tasks, so tickets never imports them."""
+"""Sent when a ticket changes, inside the transaction, right after its events are written.
+Other areas (mail, SLA, search, triage) connect here and record their background jobs
+(soporte.jobs) or update their own rows, so tickets never imports them; the jobs run only
+once the change is committed. Anything slow belongs in a job, not in the receiver."""
 
 from django.dispatch import Signal
 

@@ -28,6 +28,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from soporte.accounts import services as accounts
 from soporte.accounts.models import User
 from soporte.api import api as ninja_api
+from soporte.jobs.models import Job, JobStatus
 from soporte.mail.models import RawMessage
 from soporte.tickets import services
 from soporte.tickets.models import Attachment, Category, Message, Ticket
@@ -78,10 +79,15 @@ EXPECTED = {
     "revoke someone else's token":      (401,  404,  404,  404,  404,  404,  404,  200),
     "change a category":                (401,  403,  403,  403,  403,  403,  403,  200),
     "change a team":                    (401,  403,  403,  403,  403,  403,  403,  200),
+    # Without words the search is refused (422) for everyone signed in; who finds which
+    # tickets is tested in tests/search/.
+    "search tickets":                   (401,  422,  422,  422,  422,  422,  422,  422),
     # The raw-MIME door takes its own token, not a person's: without it, refused.
     "deliver raw mail without the token": (403, 403,  403,  403,  403,  403,  403,  403),
     "list the mail quarantine":         (401,  403,  403,  403,  403,  403,  403,  200),
     "retry quarantined mail":           (401,  403,  403,  403,  403,  403,  403,  200),
+    "list background jobs":             (401,  403,  403,  403,  403,  403,  403,  200),
+    "run a failed job again":           (401,  403,  403,  403,  403,  403,  403,  200),
 }
 # fmt: on
 
@@ -149,11 +155,14 @@ REQUESTS = {
     "revoke someone else's token": Call("DELETE", "/tokens/{token_id}", setup="Sara's token"),
     "change a category": Call("PATCH", "/categories/{category_id}", {"name": "Printing"}),
     "change a team": Call("PATCH", "/teams/{team_id}", {"email": "l1@soporte.example"}),
+    "search tickets": Call("GET", "/search"),
     "deliver raw mail without the token": Call("POST", "/mail/inbound", {}),
     "list the mail quarantine": Call("GET", "/mail/quarantine"),
     "retry quarantined mail": Call(
         "POST", "/mail/quarantine/{raw_id}/retry", {}, setup="quarantined mail"
     ),
+    "list background jobs": Call("GET", "/jobs"),
+    "run a failed job again": Call("POST", "/jobs/{job_id}/retry", {}, setup="failed job"),
 }
 
 
@@ -222,6 +231,10 @@ def _prepare(call: Call, world: World, person: User | None) -> dict[str, int]:
         raw = b"From: someone@acme.example\r\nSubject: held\r\n\r\nheld back\r\n"
         values["raw_id"] = RawMessage.objects.create(
             dedupe_key="held", raw=raw, size=len(raw), source="api", status="quarantined"
+        ).pk
+    elif call.setup == "failed job":
+        values["job_id"] = Job.objects.create(
+            name="mail.process_pending", status=JobStatus.FAILED, last_error="boom"
         ).pk
     return values
 

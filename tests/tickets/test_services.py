@@ -12,7 +12,7 @@ from datetime import timedelta
 from itertools import product
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from soporte.accounts.models import Role, Team, Tier
@@ -1117,7 +1117,7 @@ def test_the_current_version_is_accepted_and_bumped(ticket, alice):
     assert ticket.version == reload(ticket).version == 3
 
 
-# -- ticket_changed fires after commit only -------------------------------------------
+# -- ticket_changed: inside the change's transaction ---------------------------------
 
 
 @pytest.fixture
@@ -1125,29 +1125,39 @@ def received():
     calls = []
 
     def receiver(sender, **kwargs):
-        calls.append(kwargs)
+        calls.append({**kwargs, "in_transaction": connection.in_atomic_block})
 
     ticket_changed.connect(receiver, weak=False)
     yield calls
     ticket_changed.disconnect(receiver)
 
 
-def test_ticket_changed_waits_for_the_commit(
-    ticket, alice, received, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.reply(ticket, acting_user=alice, body="On it")
-    assert received == []
-    assert len(callbacks) == 1
-    callbacks[0]()
+def test_ticket_changed_is_sent_inside_the_changes_transaction(ticket, alice, received):
+    """Receivers record their jobs with the change: committed together or not at all."""
+    services.reply(ticket, acting_user=alice, body="On it")
     assert received == [
         {
             "signal": ticket_changed,
             "ticket_id": ticket.pk,
             "event_kinds": ["status_changed", "replied"],
             "acting_user_id": alice.pk,
+            "in_transaction": True,
         }
     ]
+
+
+def test_a_receiver_that_fails_rolls_the_change_back(ticket, alice):
+    def broken(sender, **kwargs):
+        raise RuntimeError("could not record the job")
+
+    ticket_changed.connect(broken, weak=False)
+    try:
+        with pytest.raises(RuntimeError):
+            services.reply(ticket, acting_user=alice, body="On it")
+    finally:
+        ticket_changed.disconnect(broken)
+    assert not ticket.messages.filter(body_text="On it").exists()
+    assert reload(ticket).status == Status.NEW
 
 
 def test_opening_a_ticket_announces_it_on_commit(
@@ -1182,25 +1192,33 @@ def test_a_merge_announces_both_tickets(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_ticket_changed_fires_when_the_outer_transaction_commits(maria, alice, received):
+def test_the_jobs_of_a_change_run_when_the_outer_transaction_commits(maria, alice):
+    from django.core import mail
+
+    from soporte.jobs.models import Job, JobStatus
+
     ticket = services.open_ticket(acting_user=maria, subject="Hi", body="Help")
-    received.clear()
+    mail.outbox.clear()
     with transaction.atomic():
         services.add_note(ticket, acting_user=alice, body="n")
         services.reply(ticket, acting_user=alice, body="r")
-        assert received == []
-    assert [r["event_kinds"] for r in received] == [["note_added"], ["status_changed", "replied"]]
+        assert Job.objects.filter(status=JobStatus.QUEUED).count() == 1  # the reply's mail
+        assert mail.outbox == []
+    assert [m.subject for m in mail.outbox] == [f"[#{ticket.number}] Hi"]
+    assert set(Job.objects.values_list("status", flat=True)) == {JobStatus.DONE}
 
 
 @pytest.mark.django_db(transaction=True)
-def test_ticket_changed_never_fires_for_a_rolled_back_change(maria, alice, received):
+def test_a_rolled_back_change_leaves_no_job(maria, alice):
+    from soporte.jobs.models import Job
+
     ticket = services.open_ticket(acting_user=maria, subject="Hi", body="Help")
-    received.clear()
+    jobs = Job.objects.count()
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.add_note(ticket, acting_user=alice, body="n")
+        services.reply(ticket, acting_user=alice, body="r")
         raise RuntimeError("the caller fails later")
-    assert received == []
-    assert not Message.objects.filter(kind=MessageKind.NOTE).exists()
+    assert Job.objects.count() == jobs
+    assert not Message.objects.filter(body_text="r").exists()
 
 
 def test_the_size_limit_counts_the_bytes_not_the_announced_size(ticket, maria, settings):

@@ -39,8 +39,8 @@ class Command(BaseCommand):
             "--threads", "4",
             "--access-logfile", "-",
         ]  # fmt: skip
-        if not settings.CELERY_BROKER_URL:
-            # No broker: the periodic jobs run in a child process beside the web server.
-            scheduler = subprocess.Popen([sys.executable, "-m", "soporte", "scheduler"])
-            atexit.register(scheduler.terminate)
+        if settings.JOBS_MODE == "worker":
+            # No broker: one worker beside the web server runs the jobs and periodic jobs.
+            worker = subprocess.Popen([sys.executable, "-m", "soporte", "worker"])
+            atexit.register(worker.terminate)
         gunicorn_run()

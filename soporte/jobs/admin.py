@@ -1,0 +1,27 @@
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from . import queue
+from .models import Job, JobStatus
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    """Background jobs; failed ones wait here, with their error, for a retry."""
+
+    list_display = ["pk", "name", "status", "attempts", "run_after", "finished_at", "created_at"]
+    list_filter = ["status", "name"]
+    readonly_fields = [f.name for f in Job._meta.fields]
+    actions = ["retry"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Run the selected failed jobs again"))
+    def retry(self, request, queryset):
+        ids = list(queryset.filter(status=JobStatus.FAILED).values_list("pk", flat=True))
+        count = queue.retry_failed(ids)
+        self.message_user(
+            request, _("%(count)s jobs queued again.") % {"count": count}, messages.SUCCESS
+        )

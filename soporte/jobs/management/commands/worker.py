@@ -1,0 +1,37 @@
+"""`soporte worker`: run background jobs and the periodic ones without a broker."""
+
+from __future__ import annotations
+
+import signal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from soporte.jobs.worker import Worker
+
+
+class Command(BaseCommand):
+    help = "Run queued background jobs and the periodic jobs (when no broker is configured)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--no-periodic",
+            action="store_true",
+            help="only run queued jobs (one worker per site runs the periodic ones)",
+        )
+
+    def handle(self, *args, no_periodic: bool, **options):
+        if settings.JOBS_MODE == "celery":
+            raise CommandError(
+                "SOPORTE_BROKER_URL is set: run `celery -A soporte worker` and "
+                "`celery -A soporte beat` instead."
+            )
+        from soporte.celery import PERIODIC
+
+        worker = Worker({} if no_periodic else PERIODIC)
+        signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+        signal.signal(signal.SIGINT, lambda *_: worker.stop())
+        self.stdout.write(f"Worker running ({len(worker.periodic)} periodic jobs).")
+        self.stdout.flush()
+        worker.run()
+        self.stdout.write("Worker stopped.")
