@@ -1,0 +1,91 @@
+"""One full-text search interface, two implementations picked by the database in use:
+SQLite FTS5 (fts5.py) and PostgreSQL tsvector with GIN (postgres.py).
+
+A backend writes documents with their index entries, and finds the best-ranked tickets
+for a parsed query among the tickets a subquery allows (policy.visible_tickets, compiled
+to SQL by the caller). Everything else (what to index, permissions, snippets) is shared.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from .models import Document
+from .text import Query
+
+# Columns a re-indexed document may change; (kind, object_id) identifies it.
+_UPDATE_FIELDS = ["ticket", "internal", "title", "body", "updated_at"]
+
+
+@dataclass(frozen=True)
+class Hit:
+    ticket_id: int
+    document_id: int  # the ticket's best-ranked document
+    score: float  # higher is better
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The tickets a search may return, as SQL selecting their ids, and whether
+    internal documents count."""
+
+    tickets_sql: str
+    tickets_params: Sequence[Any]
+    include_internal: bool
+
+
+class Backend(ABC):
+    vendor: str
+
+    def __init__(self, connection: BaseDatabaseWrapper):
+        self.connection = connection
+
+    def write(self, documents: list[Document]) -> None:
+        """Insert these documents, or replace those with the same (kind, object_id), and
+        their index entries; sets each one's pk. Call inside a transaction."""
+        if not documents:
+            return
+        Document.objects.using(self.connection.alias).bulk_create(
+            documents,
+            update_conflicts=True,
+            unique_fields=["kind", "object_id"],
+            update_fields=_UPDATE_FIELDS,
+        )
+        self.index(documents)
+
+    @abstractmethod
+    def index(self, documents: list[Document]) -> None:
+        """Index entries for freshly written documents, when the database does not
+        compute them itself."""
+
+    @abstractmethod
+    def clear(self) -> None:
+        """Remove every document and index entry (before a full reindex)."""
+
+    @abstractmethod
+    def optimize(self) -> None:
+        """After a bulk load: compact the index and refresh the planner's statistics."""
+
+    @abstractmethod
+    def search(self, query: Query, scope: Scope, *, limit: int, offset: int) -> list[Hit]:
+        """One hit per ticket in scope, best first; the ticket's score is its best
+        document's. `query` has at least one word."""
+
+
+def get_backend(using: str = "default") -> Backend:
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        from .postgres import PostgresBackend
+
+        return PostgresBackend(connection)
+    if connection.vendor == "sqlite":
+        from .fts5 import Fts5Backend
+
+        return Fts5Backend(connection)
+    raise NotImplementedError(f"No full-text search for the {connection.vendor} database.")

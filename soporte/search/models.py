@@ -1,0 +1,50 @@
+"""The searchable documents: one row per thing a person can find by its words.
+
+The full-text index itself is kept beside this table by the database's backend
+(fts5.py: an FTS5 table of stems; postgres.py: a weighted tsvector column with a GIN
+index), so the table holds what a search shows (title and body for snippets) and what
+it filters on (the ticket, and whether the text is internal).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from soporte.tickets.models import Ticket
+
+
+class Kind(models.TextChoices):
+    TICKET = "ticket", _("Ticket")
+    MESSAGE = "message", _("Message")
+    ARTICLE = "article", _("Article")
+    ASSET = "asset", _("Asset")
+
+
+class Document(models.Model):
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    object_id = models.BigIntegerField()
+    # The ticket a ticket or message document belongs to; search results are tickets,
+    # filtered through policy.visible_tickets. No database constraint: bulk indexing
+    # need not check it, and a ticket's deletion still cascades here through the ORM.
+    ticket = models.ForeignKey(
+        Ticket,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        related_name="+",
+    )
+    # Internal notes and calls: found by agents only.
+    internal = models.BooleanField(default=False)
+    title = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "object_id"], name="search_document_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id}"

@@ -1,0 +1,120 @@
+"""Searching, for a person: ranked tickets with a highlighted snippet each.
+
+Every search is scoped by policy.visible_tickets(user), compiled into the backend's SQL,
+and internal documents count only for agents: a requester never finds a ticket by words
+that appear only in an internal note, and never sees one in a snippet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import EmptyResultSet
+from django.utils.translation import gettext as _
+
+from soporte.accounts import policy
+from soporte.accounts.models import User
+from soporte.lib.errors import InvalidInput
+from soporte.tickets.models import Ticket
+
+from .backend import Hit, Scope, get_backend
+from .models import Document
+from .text import Query, parse_query, snippet, words
+
+MAX_QUERY_LENGTH = 256
+MAX_WORDS = 32
+MAX_LIMIT = 100
+MAX_OFFSET = 10_000
+
+
+@dataclass(frozen=True)
+class TicketHit:
+    number: int
+    subject: str
+    status: str
+    updated_at: datetime
+    kind: str  # which document matched best: "ticket" (subject, description) or "message"
+    snippet: str  # safe HTML: escaped text, the matching words in <mark>
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    items: list[TicketHit]
+    next_offset: int | None
+
+
+def parse(text: str) -> Query:
+    """The words to search for, or InvalidInput (422) with a message to show."""
+    text = text.strip()
+    if len(text) > MAX_QUERY_LENGTH:
+        raise InvalidInput(
+            _("The search is too long: at most %(count)s characters.") % {"count": MAX_QUERY_LENGTH}
+        )
+    if not words(text):
+        # Empty, blank, or only punctuation: nothing to look for.
+        raise InvalidInput(_("Type one or more words to search for."))
+    query = parse_query(text)  # without stopwords: may be empty ("the", "de la")
+    if len(query.words) > MAX_WORDS:
+        raise InvalidInput(
+            _("The search has too many words: at most %(count)s.") % {"count": MAX_WORDS}
+        )
+    return query
+
+
+def scope_for(user: User) -> Scope | None:
+    """What the user may find, as SQL; None when nothing."""
+    tickets = policy.visible_tickets(user).order_by().values("pk")
+    try:
+        sql, params = tickets.query.sql_with_params()
+    except EmptyResultSet:
+        return None
+    return Scope(sql, params, include_internal=user.is_agent)
+
+
+def ticket_hits(query: Query, scope: Scope, *, limit: int, offset: int) -> list[Hit]:
+    """The ranked hits alone, without loading tickets or building snippets."""
+    return get_backend().search(query, scope, limit=limit, offset=offset)
+
+
+def search_tickets(user: User, text: str, *, limit: int = 20, offset: int = 0) -> SearchPage:
+    """The tickets the user may see that contain every word of `text`, best first.
+
+    1. Parse the text into words (422 when empty, too long or without any word).
+    2. Ask the backend for one hit per visible ticket, one more than asked to tell
+       whether a next page exists.
+    3. Load those tickets and their best documents in two queries; snippets from the
+       best document's text.
+    """
+    query = parse(text)
+    limit = max(1, min(limit, MAX_LIMIT))
+    offset = max(0, min(offset, MAX_OFFSET))
+    scope = scope_for(user)
+    if scope is None or not query:
+        return SearchPage(items=[], next_offset=None)
+    hits = ticket_hits(query, scope, limit=limit + 1, offset=offset)
+    more, hits = len(hits) > limit, hits[:limit]
+    tickets = Ticket.objects.only("number", "subject", "status", "updated_at").in_bulk(
+        [hit.ticket_id for hit in hits]
+    )
+    documents = Document.objects.only("kind", "title", "body").in_bulk(
+        [hit.document_id for hit in hits]
+    )
+    items = []
+    for hit in hits:
+        ticket, document = tickets.get(hit.ticket_id), documents.get(hit.document_id)
+        if ticket is None or document is None:
+            continue  # changed between the two queries
+        items.append(
+            TicketHit(
+                number=ticket.number,
+                subject=ticket.subject,
+                status=ticket.status,
+                updated_at=ticket.updated_at,
+                kind=document.kind,
+                snippet=snippet(document.body, query) or snippet(document.title, query),
+                score=round(hit.score, 6),
+            )
+        )
+    return SearchPage(items=items, next_offset=offset + limit if more else None)

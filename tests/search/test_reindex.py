@@ -1,0 +1,62 @@
+"""`soporte reindex` and reindex(): rebuild every document from tickets and messages."""
+
+from __future__ import annotations
+
+import re
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from soporte.search import services as search
+from soporte.search.models import Document, Kind
+from soporte.search.queries import search_tickets
+from soporte.tickets import services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def conversation(make_ticket, alice, maria, teams):
+    """Two tickets: one with a reply and an internal note, one merged into the first."""
+    ticket = make_ticket(acting_user=alice, requester=maria, team=teams["L1"], subject="Wifi")
+    services.reply(ticket, acting_user=alice, body="Reinicie el router")
+    services.add_note(ticket, acting_user=alice, body="Router del proveedor")
+    duplicate = make_ticket(acting_user=alice, requester=maria, team=teams["L1"], subject="Red")
+    services.merge(duplicate, into=ticket, acting_user=alice)
+    return ticket
+
+
+def test_reindex_rebuilds_every_document(conversation, carol, maria):
+    Document.objects.all().delete()
+    done = []
+    count = search.reindex(progress=lambda n, total: done.append((n, total)))
+    # The ticket's document (subject and description), the reply, the note, and the
+    # duplicate's first message that moved in the merge; the duplicate has none.
+    kinds = sorted(Document.objects.values_list("kind", "internal"))
+    assert count == 4 == len(kinds)
+    assert kinds == [("message", False), ("message", False), ("message", True), ("ticket", False)]
+    assert done[-1][0] == 4
+    assert [hit.number for hit in search_tickets(carol, "router proveedor").items] == [
+        conversation.number
+    ]
+    assert search_tickets(maria, "proveedor").items == []
+
+
+def test_reindex_drops_stale_documents(conversation):
+    search.index_documents(
+        [
+            Document(
+                kind=Kind.MESSAGE, object_id=10**9, body="stale", updated_at=conversation.updated_at
+            )
+        ]
+    )
+    search.reindex()
+    assert not Document.objects.filter(object_id=10**9).exists()
+
+
+def test_the_command_shows_progress_and_a_final_rate(conversation):
+    out, err = StringIO(), StringIO()
+    call_command("reindex", stdout=out, stderr=err)
+    assert re.fullmatch(r"Indexed 4 documents in \d+\.\d s \([\d,]+/s\)\.\n", out.getvalue())
+    assert re.search(r"\[#+\.*\] 4/\d+ documents, [\d,]+/s", err.getvalue())
