@@ -48,7 +48,7 @@ run: $(VENV)/.installed $(LOCALE_MO)
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check soporte tests bench
 	$(BIN)/ruff format --check soporte tests bench
-	$(BIN)/mypy soporte/lib soporte/accounts/services.py soporte/tickets/services.py soporte/jobs/queue.py soporte/jobs/services.py soporte/jobs/registry.py soporte/jobs/worker.py
+	$(BIN)/mypy soporte/lib soporte/accounts/services.py soporte/tickets/services.py soporte/jobs/queue.py soporte/jobs/services.py soporte/jobs/registry.py soporte/jobs/worker.py soporte/sla/calendar.py soporte/sla/clock.py soporte/sla/services.py soporte/search/services.py soporte/search/text.py
 
 test-sqlite: $(VENV)/.installed-dev $(LOCALE_MO) /usr/bin/chromium /usr/sbin/dovecot
 	SOPORTE_DATABASE_URL= $(BIN)/python -m pytest -q

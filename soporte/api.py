@@ -18,6 +18,7 @@ from soporte.jobs.api import router as jobs_router
 from soporte.lib.errors import ServiceError
 from soporte.mail.api import router as mail_router
 from soporte.search.api import router as search_router
+from soporte.sla.api import router as sla_router
 from soporte.tickets.api import categories_router
 from soporte.tickets.api import router as tickets_router
 
@@ -93,4 +94,5 @@ api.add_router("/categories", categories_router)
 api.add_router("/mail", mail_router)
 api.add_router("/search", search_router)
 api.add_router("/jobs", jobs_router)
+api.add_router("/sla", sla_router)
 api.add_router("", accounts_router)

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "soporte.jobs",
     "soporte.mail",
     "soporte.sla",
+    "soporte.search",
     "soporte.web",
 ]
 

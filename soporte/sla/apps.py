@@ -6,3 +6,6 @@ class SlaConfig(AppConfig):
     name = "soporte.sla"
     label = "sla"
     verbose_name = _("Service levels")
+
+    def ready(self) -> None:
+        from . import panels, receivers  # noqa: F401  (hook into the tickets area)

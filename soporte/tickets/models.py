@@ -288,6 +288,9 @@ class EventKind(models.TextChoices):
     UPDATED = "updated", _("Field changed")
     MERGED = "merged", _("Merged")
     ATTACHMENT_ADDED = "attachment_added", _("Attachment added")
+    SLA_WARNING = "sla_warning", _("SLA target nearly reached")
+    SLA_BREACHED = "sla_breached", _("SLA target breached")
+    MACRO_APPLIED = "macro_applied", _("Macro applied")
 
 
 class TicketEventQuerySet(models.QuerySet):

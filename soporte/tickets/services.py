@@ -1,5 +1,6 @@
 """Every change to a ticket. Each service is atomic, checks permission through
-``accounts.policy``, writes TicketEvents, and announces the change after commit.
+``accounts.policy``, writes TicketEvents, and announces the change (``ticket_changed``,
+inside the transaction, for other areas to record their jobs).
 
 Services that change a ticket take ``expected_version``: the version the caller saw.
 When the ticket changed since, the write is refused with Conflict (HTTP 409), never
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
@@ -59,6 +62,23 @@ from .models import (
 from .numbering import next_ticket_number
 from .signals import ticket_changed
 
+# Data every event written inside `event_context` carries, e.g. the automation rule or
+# SLA target that made the change, so the audit trail says why it happened.
+_event_context: ContextVar[dict[str, Any] | None] = ContextVar("event_context", default=None)
+
+
+@contextmanager
+def event_context(**data: Any) -> Iterator[None]:
+    token = _event_context.set({**current_event_context(), **data})
+    try:
+        yield
+    finally:
+        _event_context.reset(token)
+
+
+def current_event_context() -> dict[str, Any]:
+    return _event_context.get() or {}
+
 
 @dataclass
 class _Change:
@@ -77,7 +97,7 @@ class _Change:
                 field=field,
                 old=_display(old),
                 new=_display(new),
-                data=data,
+                data={**current_event_context(), **data},
             )
         )
 
@@ -105,7 +125,12 @@ class _Change:
         # Inside the transaction: receivers record their jobs (soporte.jobs) with the change,
         # so a committed change never misses its side effects and a rolled-back one has none.
         ticket_changed.send(
-            sender=Ticket, ticket_id=ticket_id, event_kinds=kinds, acting_user_id=actor_id
+            sender=Ticket,
+            ticket_id=ticket_id,
+            event_kinds=kinds,
+            acting_user_id=actor_id,
+            ticket=self.ticket,
+            events=self.events,
         )
 
 
@@ -545,6 +570,19 @@ def deescalate(
         to_team=to_team,
         expected_version=expected_version,
     )
+
+
+# -- events other areas report ------------------------------------------------------
+
+
+@transaction.atomic
+def log_event(ticket: Ticket, *, acting_user: User | None, kind: str, **data: Any) -> TicketEvent:
+    """Record something that happened to the ticket without changing it (an SLA warning
+    or breach, a macro applied), announced like any change so mail and rules can act."""
+    change = _Change(ticket, acting_user)
+    change.record(EventKind(kind), **data)
+    change.finish()
+    return change.events[0]
 
 
 # -- status -------------------------------------------------------------------------

@@ -5,5 +5,6 @@ once the change is committed. Anything slow belongs in a job, not in the receive
 
 from django.dispatch import Signal
 
-# kwargs: ticket_id (int), event_kinds (list[str]), acting_user_id (int | None)
+# kwargs: ticket_id (int), event_kinds (list[str]), acting_user_id (int | None),
+# ticket (the Ticket as changed), events (the TicketEvents just written)
 ticket_changed = Signal()

@@ -30,8 +30,16 @@ from soporte.accounts.models import User
 from soporte.api import api as ninja_api
 from soporte.jobs.models import Job, JobStatus
 from soporte.mail.models import RawMessage
+from soporte.sla.models import BusinessCalendar, SlaPolicy
 from soporte.tickets import services
 from soporte.tickets.models import Attachment, Category, Message, Ticket
+
+OFFICE = {
+    "name": "Office",
+    "time_zone": "Europe/Madrid",
+    "hours": [{"weekday": 0, "starts": "09:00", "ends": "18:00"}],
+}
+
 
 PEOPLE = ("nobody", "maria", "marco", "pedro", "alice", "bob", "carol", "ada")
 
@@ -88,6 +96,13 @@ EXPECTED = {
     "retry quarantined mail":           (401,  403,  403,  403,  403,  403,  403,  200),
     "list background jobs":             (401,  403,  403,  403,  403,  403,  403,  200),
     "run a failed job again":           (401,  403,  403,  403,  403,  403,  403,  200),
+    "list SLA calendars":               (401,  403,  403,  403,  200,  200,  200,  200),
+    "create an SLA calendar":           (401,  403,  403,  403,  403,  403,  403,  201),
+    "replace an SLA calendar":          (401,  403,  403,  403,  403,  403,  403,  200),
+    "list SLA policies":                (401,  403,  403,  403,  200,  200,  200,  200),
+    "create an SLA policy":             (401,  403,  403,  403,  403,  403,  403,  201),
+    "change an SLA policy":             (401,  403,  403,  403,  403,  403,  403,  200),
+    "read the ticket's SLA":            (401,  403,  403,  403,  200,  404,  200,  200),
 }
 # fmt: on
 
@@ -163,6 +178,13 @@ REQUESTS = {
     ),
     "list background jobs": Call("GET", "/jobs"),
     "run a failed job again": Call("POST", "/jobs/{job_id}/retry", {}, setup="failed job"),
+    "list SLA calendars": Call("GET", "/sla/calendars"),
+    "create an SLA calendar": Call("POST", "/sla/calendars", OFFICE),
+    "replace an SLA calendar": Call("PUT", "/sla/calendars/{calendar_id}", OFFICE),
+    "list SLA policies": Call("GET", "/sla/policies"),
+    "create an SLA policy": Call("POST", "/sla/policies", {"name": "P1", "priority": "P1"}),
+    "change an SLA policy": Call("PATCH", "/sla/policies/{policy_id}", {"warn_percent": 80}),
+    "read the ticket's SLA": Call("GET", "/sla/tickets/{number}"),
 }
 
 
@@ -196,6 +218,8 @@ def world(ada, alice, bob, sara, carol, maria, marco, pedro, acme, teams, make_t
         "team_id": teams["L1"].pk,
         "category_id": Category.objects.create(name="Printers").pk,
         "sara_token": accounts.create_api_token(acting_user=sara, name="hers")[0].pk,
+        "calendar_id": BusinessCalendar.objects.create(name="Weekdays").pk,
+        "policy_id": SlaPolicy.objects.create(name="Standard").pk,
     }
     return World(people, ticket, other, public_file, internal_file, note, values)
 

@@ -1124,7 +1124,9 @@ def test_the_current_version_is_accepted_and_bumped(ticket, alice):
 def received():
     calls = []
 
-    def receiver(sender, **kwargs):
+    def receiver(sender, *, ticket, events, **kwargs):
+        assert [event.kind for event in events] == kwargs["event_kinds"]
+        assert ticket.pk == kwargs["ticket_id"]
         calls.append({**kwargs, "in_transaction": connection.in_atomic_block})
 
     ticket_changed.connect(receiver, weak=False)

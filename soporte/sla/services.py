@@ -1,0 +1,337 @@
+"""SLA rules: every ticket change moves its clock; the breach watch warns, records
+breaches and escalates; admins keep calendars and policies."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from soporte.accounts import policy
+from soporte.accounts.models import Tier, User
+from soporte.accounts.services import system_user
+from soporte.lib.errors import Conflict, InvalidInput
+from soporte.tickets import services as tickets
+from soporte.tickets.models import ACTIVE_STATUSES, EventKind, Status, Ticket, TicketEvent
+
+from . import clock as sla
+from .calendar import Calendar
+from .models import (
+    BusinessCalendar,
+    Holiday,
+    OnBreach,
+    SlaClock,
+    SlaPolicy,
+    Target,
+    WorkingHours,
+    validate_time_zone,
+)
+
+log = logging.getLogger(__name__)
+
+# Fields whose change may select another policy.
+POLICY_FIELDS = frozenset({"priority", "category", "team", "organization", "channel"})
+MOVING_KINDS = frozenset(
+    {
+        EventKind.CREATED,
+        EventKind.REPLIED,
+        EventKind.STATUS_CHANGED,
+        EventKind.ESCALATED,
+        EventKind.DEESCALATED,
+        EventKind.UPDATED,
+        EventKind.MERGED,
+    }
+)
+
+
+def active_policies() -> list[SlaPolicy]:
+    return list(SlaPolicy.objects.filter(active=True).select_related("calendar"))
+
+
+def apply_change(ticket: Ticket, events: Sequence[TicketEvent]) -> SlaClock | None:
+    """Move the ticket's clock for a change just written (inside its transaction):
+    start it, pause or resume it, note who waits for whom, then recompute due times."""
+    kinds = {event.kind for event in events}
+    if not kinds & MOVING_KINDS:
+        return None
+    now = timezone.now()
+    if EventKind.CREATED in kinds:
+        clock = SlaClock(ticket=ticket, tier_since=ticket.created_at or now)
+        chosen = sla.select_policy(ticket, active_policies())
+        if ticket.status in sla.pause_statuses(chosen):
+            sla.pause(clock, now)
+        sla.refresh(clock, ticket, chosen)
+        clock.save(force_insert=True)
+        return clock
+    found = SlaClock.objects.filter(ticket=ticket).select_related("policy__calendar").first()
+    reselect = found is None
+    # A ticket older than the SLA area starts counting now.
+    clock = found if found is not None else SlaClock(ticket=ticket, tier_since=now)
+    chosen = clock.policy
+    for event in events:
+        if event.kind == EventKind.REPLIED:
+            if event.actor is not None and event.actor.is_agent:
+                clock.awaiting_since = None
+                _reset(clock, Target.NEXT_RESPONSE)
+            elif ticket.first_responded_at is not None and clock.awaiting_since is None:
+                clock.awaiting_since = now
+        elif event.kind in (EventKind.ESCALATED, EventKind.DEESCALATED):
+            clock.tier_since = now
+            _reset(clock, Target.TIER)
+    if (
+        reselect
+        or any(e.field in POLICY_FIELDS for e in events if e.kind == EventKind.UPDATED)
+        or kinds & {EventKind.ESCALATED, EventKind.DEESCALATED}
+    ):
+        chosen = sla.select_policy(ticket, active_policies())
+    if ticket.status in sla.pause_statuses(chosen):
+        sla.pause(clock, now)
+    else:
+        sla.resume(clock, now)
+    sla.refresh(clock, ticket, chosen)
+    clock.save()
+    return clock
+
+
+def _reset(clock: SlaClock, target: str) -> None:
+    """A target that starts over (a new wait for an answer, a new tier) may warn again."""
+    clock.warned = [t for t in clock.warned if t != target]
+    clock.breached = [t for t in clock.breached if t != target]
+
+
+# -- the breach watch ---------------------------------------------------------------
+
+
+def due_clocks(now: datetime, limit: int = 500):
+    """The clocks the watch must look at (an index range on next_check_at)."""
+    return (
+        SlaClock.objects.filter(next_check_at__lte=now)
+        .order_by("next_check_at")
+        .values_list("ticket_id", flat=True)[:limit]
+    )
+
+
+def watch(now: datetime | None = None, limit: int = 500) -> int:
+    """Warn about targets near their due time and record breaches (escalating where the
+    policy says so), each as an event on the ticket; how many clocks were handled."""
+    now = now or timezone.now()
+    handled = 0
+    for ticket_id in list(due_clocks(now, limit)):
+        try:
+            handled += _check(ticket_id, now)
+        except Exception:  # noqa: BLE001 - one broken ticket must not stop the watch
+            log.exception("SLA watch failed for ticket %s", ticket_id)
+    return handled
+
+
+@transaction.atomic
+def _check(ticket_id: int, now: datetime) -> int:
+    locked = SlaClock.objects.select_related("policy__calendar", "ticket")
+    if connection.features.has_select_for_update_skip_locked:
+        locked = locked.select_for_update(skip_locked=True, of=("self",))
+    clock = locked.filter(ticket_id=ticket_id, next_check_at__lte=now).first()
+    if clock is None:
+        return 0  # another watcher has it, or it moved on
+    ticket, applied = clock.ticket, clock.policy
+    warnings, breaches = [], []
+    for target, field in sla.DUE_FIELDS.items():
+        due = getattr(clock, field)
+        if due is None:
+            continue
+        if due <= now and target not in clock.breached:
+            breaches.append((target, due))
+        elif target not in clock.warned:
+            warn = sla.warn_at(clock, ticket, target)
+            if warn is not None and warn <= now:
+                warnings.append((target, due))
+    clock.warned = sorted({*clock.warned, *(t for t, _due in warnings + breaches)})
+    clock.breached = sorted({*clock.breached, *(t for t, _due in breaches)})
+    sla.refresh(clock, ticket, applied)
+    clock.save()
+    actor = system_user()
+    found = [(EventKind.SLA_WARNING, w) for w in warnings]
+    found += [(EventKind.SLA_BREACHED, b) for b in breaches]
+    for kind, (target, due) in found:
+        tickets.log_event(ticket, acting_user=actor, kind=kind, target=target, due=due.isoformat())
+    if breaches and applied is not None and applied.on_breach == OnBreach.ESCALATE:
+        _escalate(ticket, actor, [target for target, _due in breaches])
+    return 1
+
+
+def _escalate(ticket: Ticket, actor: User, breached: list[str]) -> None:
+    if ticket.status not in ACTIVE_STATUSES or ticket.tier == Tier.ordered()[-1]:
+        return  # nowhere higher to go: the breach event has told the team
+    reason = "SLA breached: " + ", ".join(str(Target(t).label) for t in breached)
+    with tickets.event_context(sla=breached):
+        tickets.escalate(Ticket.objects.get(pk=ticket.pk), acting_user=actor, reason=reason)
+
+
+# -- recomputing --------------------------------------------------------------------
+
+UPDATE_SQL = (
+    "UPDATE sla_slaclock SET policy_id = %s, first_response_due = %s, next_response_due = %s, "
+    "resolution_due = %s, tier_due = %s, next_check_at = %s, updated_at = %s "
+    "WHERE ticket_id = %s"
+)
+
+
+def recompute_open(batch: int = 2000, progress: Callable[[int], None] | None = None) -> int:
+    """Select the policy and recompute due times of every open ticket (after policies or
+    calendars change); keeps each clock's pause history. Returns how many were done."""
+    policies = active_policies()
+    done = 0
+    last = 0
+    while True:
+        with transaction.atomic():
+            clocks = list(
+                SlaClock.objects.filter(ticket__status__in=ACTIVE_STATUSES, ticket_id__gt=last)
+                .select_related("ticket")
+                .order_by("ticket_id")[:batch]
+            )
+            if not clocks:
+                return done
+            now = timezone.now()
+            rows = []
+            for clock in clocks:
+                sla.refresh(clock, clock.ticket, sla.select_policy(clock.ticket, policies))
+                rows.append(
+                    (
+                        clock.policy.pk if clock.policy else None,
+                        clock.first_response_due,
+                        clock.next_response_due,
+                        clock.resolution_due,
+                        clock.tier_due,
+                        clock.next_check_at,
+                        now,
+                        clock.ticket_id,
+                    )
+                )
+            with connection.cursor() as cursor:
+                cursor.executemany(UPDATE_SQL, rows)
+        done += len(clocks)
+        last = clocks[-1].ticket_id
+        if progress:
+            progress(done)
+
+
+# -- calendars and policies (admins) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shift:
+    weekday: int
+    starts: time
+    ends: time  # 00:00 = midnight at the end of the day
+
+
+@dataclass(frozen=True)
+class HolidayIn:
+    date: date
+    name: str = ""
+    yearly: bool = False
+
+
+@transaction.atomic
+def save_calendar(
+    *,
+    acting_user: User,
+    name: str,
+    time_zone: str,
+    hours: Sequence[Shift],
+    holidays: Sequence[HolidayIn] = (),
+    calendar: BusinessCalendar | None = None,
+) -> BusinessCalendar:
+    """Create or replace a calendar with its hours and holidays; open tickets are then
+    recomputed by a job."""
+    policy.require_admin(acting_user)
+    name = name.strip()
+    if not name:
+        raise InvalidInput(_("A calendar needs a name."))
+    try:
+        validate_time_zone(time_zone)
+    except ValidationError as error:
+        raise InvalidInput(error.messages[0]) from error
+    week: list[list[tuple[int, int]]] = [[] for _day in range(7)]
+    for shift in hours:
+        if not 0 <= shift.weekday <= 6:
+            raise InvalidInput(_("Weekdays go from 0 (Monday) to 6 (Sunday)."))
+        row = WorkingHours(weekday=shift.weekday, starts=shift.starts, ends=shift.ends)
+        week[shift.weekday].append(row.seconds)
+    try:
+        Calendar(ZoneInfo(time_zone), tuple(tuple(sorted(day)) for day in week))
+    except ValueError as error:
+        raise InvalidInput(
+            _("The working hours are not valid: %(error)s") % {"error": error}
+        ) from error
+    clash = BusinessCalendar.objects.filter(name__iexact=name)
+    if calendar is not None:
+        clash = clash.exclude(pk=calendar.pk)
+    if clash.exists():
+        raise Conflict(_("A calendar named %(name)s already exists.") % {"name": name})
+    if calendar is None:
+        calendar = BusinessCalendar(name=name, time_zone=time_zone)
+    calendar.name, calendar.time_zone = name, time_zone
+    calendar.save()
+    calendar.hours.all().delete()
+    calendar.holidays.all().delete()
+    WorkingHours.objects.bulk_create(
+        WorkingHours(calendar=calendar, weekday=s.weekday, starts=s.starts, ends=s.ends)
+        for s in hours
+    )
+    Holiday.objects.bulk_create(
+        Holiday(calendar=calendar, date=h.date, name=h.name.strip()[:100], yearly=h.yearly)
+        for h in holidays
+    )
+    _recompute_later()
+    return calendar
+
+
+POLICY_FIELDS_EDITABLE = frozenset(
+    {
+        "name", "position", "active", "organization", "priority", "category", "channel", "team",
+        "calendar", "first_response_minutes", "next_response_minutes", "resolution_minutes",
+        "l1_minutes", "l2_minutes", "l3_minutes", "pause_statuses", "warn_percent", "on_breach",
+    }
+)  # fmt: skip
+PAUSABLE = frozenset({Status.PENDING_CUSTOMER, Status.PENDING_THIRD_PARTY})
+
+
+@transaction.atomic
+def save_policy(
+    *, acting_user: User, sla_policy: SlaPolicy | None = None, **fields: Any
+) -> SlaPolicy:
+    """Create a policy or change some of its fields; open tickets are then recomputed."""
+    policy.require_admin(acting_user)
+    unknown = set(fields) - POLICY_FIELDS_EDITABLE
+    if unknown:
+        raise InvalidInput(_("Unknown fields: %(names)s") % {"names": ", ".join(sorted(unknown))})
+    target = sla_policy or SlaPolicy()
+    for name, value in fields.items():
+        setattr(target, name, value)
+    target.name = (target.name or "").strip()
+    if not target.name:
+        raise InvalidInput(_("A policy needs a name."))
+    if not 1 <= target.warn_percent <= 100:
+        raise InvalidInput(_("The warning share must be between 1 and 100 percent."))
+    if not set(target.pause_statuses or ()) <= PAUSABLE:
+        raise InvalidInput(_("Clocks can pause only while pending the customer or a third party."))
+    clash = SlaPolicy.objects.filter(name__iexact=target.name).exclude(pk=target.pk)
+    if clash.exists():
+        raise Conflict(_("A policy named %(name)s already exists.") % {"name": target.name})
+    target.save()
+    _recompute_later()
+    return target
+
+
+def _recompute_later() -> None:
+    from .tasks import recompute_open as job
+
+    job.enqueue()
