@@ -20,6 +20,7 @@ PERIODIC = {
     # Mail stored while nothing processed it (crash, restart) is picked up again.
     "mail.process_pending": 300.0,
     "sla.watch": 30.0,
+    "sla.timed_rules": 300.0,
     "jobs.sweep": 60.0,
     "jobs.purge": 3600.0,
 }

@@ -155,6 +155,7 @@ def create_team(request: HttpRequest, data: TeamIn):
             email=data.email or "",
             members=members,
             escalation_team=_get(Team, data.escalation_team_id, "Team"),
+            assignment=data.assignment,
         ),
     )
 

@@ -60,8 +60,14 @@ class SignInLinkForm(forms.Form):
 class PreferencesForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ["first_name", "last_name", "language", "time_zone"]
+        fields = ["first_name", "last_name", "language", "time_zone", "away"]
         widgets = {"language": forms.Select(choices=settings.LANGUAGES)}
+        help_texts = {"away": _("While away you get no tickets by automatic assignment.")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.instance.is_agent:
+            del self.fields["away"]
 
     def clean_time_zone(self):
         import zoneinfo

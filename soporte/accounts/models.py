@@ -74,6 +74,8 @@ class User(AbstractUser):
     language = models.CharField(_("language"), max_length=8, default="en")
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
     phone = models.CharField(_("phone"), max_length=40, blank=True)
+    # Away agents (holidays, sick leave) get no new tickets from automatic assignment.
+    away = models.BooleanField(_("away"), default=False)
 
     class Meta:
         ordering = ["username"]
@@ -100,6 +102,12 @@ class User(AbstractUser):
         return self.role == Role.ADMIN
 
 
+class Assignment(models.TextChoices):
+    MANUAL = "manual", _("Agents take tickets themselves")
+    ROUND_ROBIN = "round_robin", _("Round-robin among members")
+    LEAST_LOADED = "least_loaded", _("The member with the fewest open tickets")
+
+
 class Team(models.Model):
     """A queue of work, e.g. "Service Desk L1", served by its members at one tier."""
 
@@ -110,6 +118,13 @@ class Team(models.Model):
     # Where tickets go when escalated from this team; else the first team of the next tier.
     escalation_team = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # How a ticket arriving in the team without an assignee gets one (soporte/sla/assignment.py).
+    assignment = models.CharField(
+        _("assignment"), max_length=12, choices=Assignment.choices, default=Assignment.MANUAL
+    )
+    last_assigned = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
     )
 
     class Meta:

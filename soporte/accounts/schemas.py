@@ -7,7 +7,7 @@ from pydantic import EmailStr, Field
 
 from soporte.lib.schema import Id, Name, text
 
-from .models import Role, Tier
+from .models import Assignment, Role, Tier
 
 
 class UserRef(Schema):
@@ -41,6 +41,7 @@ class UserOut(Schema):
     organization: OrganizationRef | None
     language: str
     is_active: bool
+    away: bool
 
     @staticmethod
     def resolve_name(obj) -> str:
@@ -103,6 +104,7 @@ class TeamOut(Schema):
     email: str
     member_ids: list[int]
     escalation_team_id: int | None
+    assignment: Assignment
 
     @staticmethod
     def resolve_member_ids(obj) -> list[int]:
@@ -115,6 +117,7 @@ class TeamIn(Schema):
     email: EmailStr | None = None
     member_ids: list[Id] = []
     escalation_team_id: Id | None = None
+    assignment: Assignment = Assignment.MANUAL
 
 
 class TeamPatch(Schema):
@@ -123,6 +126,7 @@ class TeamPatch(Schema):
     email: EmailStr | None = None
     member_ids: list[Id] | None = None
     escalation_team_id: Id | None = None
+    assignment: Assignment | None = None
 
 
 class TokenIn(Schema):

@@ -16,7 +16,16 @@ from django.utils.translation import gettext as _
 from soporte.lib.errors import Conflict, InvalidInput, NotFound
 
 from . import policy
-from .models import ApiToken, Organization, OrganizationDomain, Role, Team, Tier, User
+from .models import (
+    ApiToken,
+    Assignment,
+    Organization,
+    OrganizationDomain,
+    Role,
+    Team,
+    Tier,
+    User,
+)
 
 
 def _clean_domains(domains: Iterable[str]) -> list[str]:
@@ -224,10 +233,15 @@ def create_team(
     email: str = "",
     members: Iterable[User] = (),
     escalation_team: Team | None = None,
+    assignment: str = Assignment.MANUAL,
 ) -> Team:
     policy.require_admin(acting_user)
     team = Team.objects.create(
-        name=_team_name(name), tier=Tier(tier), email=email, escalation_team=escalation_team
+        name=_team_name(name),
+        tier=Tier(tier),
+        email=email,
+        escalation_team=escalation_team,
+        assignment=Assignment(assignment),
     )
     team.members.set(_agents_only(members))
     return team
@@ -243,10 +257,13 @@ def update_team(
     email: str | None = None,
     members: Iterable[User] | None = None,
     escalation_team: Team | None | Any = ...,
+    assignment: str | None = None,
 ) -> Team:
     policy.require_admin(acting_user)
     if name is not None:
         team.name = _team_name(name, exclude=team)
+    if assignment is not None:
+        team.assignment = Assignment(assignment)
     if tier is not None:
         team.tier = Tier(tier)
     if email is not None:
@@ -351,12 +368,23 @@ def request_sign_in_link(email: str, site_url: str) -> None:
 
 
 def update_preferences(
-    user: User, *, first_name: str, last_name: str, language: str, time_zone: str
+    user: User,
+    *,
+    first_name: str,
+    last_name: str,
+    language: str,
+    time_zone: str,
+    away: bool | None = None,
 ) -> User:
-    """A person's own name, language and time zone (validated by the form)."""
+    """A person's own name, language and time zone (validated by the form), and for
+    agents whether they are away (no automatic assignment)."""
     user.first_name, user.last_name = first_name.strip(), last_name.strip()
     user.language, user.time_zone = language, time_zone
-    user.save(update_fields=["first_name", "last_name", "language", "time_zone"])
+    fields = ["first_name", "last_name", "language", "time_zone"]
+    if away is not None and user.is_agent:
+        user.away = away
+        fields.append("away")
+    user.save(update_fields=fields)
     return user
 
 

@@ -1,6 +1,19 @@
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
-from .models import BusinessCalendar, Holiday, SlaClock, SlaPolicy, WorkingHours
+from soporte.lib.errors import ServiceError
+
+from .automation import check_actions, check_conditions
+from .models import (
+    TIMED_TRIGGERS,
+    BusinessCalendar,
+    Holiday,
+    Rule,
+    SlaClock,
+    SlaPolicy,
+    WorkingHours,
+)
 
 
 class WorkingHoursInline(admin.TabularInline):
@@ -38,3 +51,31 @@ class SlaClockAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+class RuleForm(forms.ModelForm):
+    class Meta:
+        model = Rule
+        fields = ["name", "position", "active", "trigger", "hours", "conditions", "actions"]
+
+    def clean(self):
+        data = super().clean()
+        try:
+            data["conditions"] = check_conditions(data.get("conditions") or [])
+            data["actions"] = check_actions(data.get("actions"))
+        except ServiceError as error:
+            raise forms.ValidationError(error.message) from error
+        if data.get("trigger") in TIMED_TRIGGERS and not data.get("hours"):
+            raise forms.ValidationError(_("A timed rule needs a number of hours."))
+        return data
+
+
+@admin.register(Rule)
+class RuleAdmin(admin.ModelAdmin):
+    """Conditions and actions are JSON (see the Rule docstring); the form checks them."""
+
+    form = RuleForm
+    list_display = ["position", "name", "active", "trigger", "hours", "updated_at"]
+    list_display_links = ["name"]
+    list_editable = ["position", "active"]
+    readonly_fields = ["created_by", "updated_at"]

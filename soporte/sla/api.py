@@ -16,7 +16,7 @@ from soporte.lib.schema import Id, Number, text
 from soporte.tickets.models import Category, Channel, Priority
 
 from . import services
-from .models import BusinessCalendar, OnBreach, SlaClock, SlaPolicy
+from .models import BusinessCalendar, OnBreach, Rule, SlaClock, SlaPolicy, Trigger
 
 router = Router(tags=["sla"])
 
@@ -214,3 +214,66 @@ def ticket_clock(request: HttpRequest, number: Number):
     if clock is None:
         raise NotFound(f"Ticket #{number} has no SLA clock.")
     return clock
+
+
+# -- automation rules (admins) ------------------------------------------------------
+
+
+class RulePatch(Schema):
+    name: text(100, 1) | None = None
+    position: int | None = Field(None, ge=0, le=1_000_000)
+    active: bool | None = None
+    trigger: Trigger | None = None
+    hours: int | None = Field(None, ge=1, le=24 * 365)
+    conditions: list[dict] | None = Field(None, max_length=50)
+    actions: list[dict] | None = Field(None, max_length=20)
+
+
+class RuleIn(RulePatch):
+    name: text(100, 1)
+    trigger: Trigger
+    actions: list[dict] = Field(max_length=20)
+
+
+class RuleOut(Schema):
+    id: int
+    name: str
+    position: int
+    active: bool
+    trigger: str
+    hours: int | None
+    conditions: list[dict]
+    actions: list[dict]
+
+
+def _rule(rule_id: int) -> Rule:
+    found = Rule.objects.filter(pk=rule_id).first()
+    if found is None:
+        raise NotFound(f"No rule {rule_id}.")
+    return found
+
+
+@router.get("/rules", response=list[RuleOut], summary="Automation rules, in order (admins)")
+def rules(request: HttpRequest):
+    policy.require_admin(request.auth)
+    return Rule.objects.all()[:500]
+
+
+@router.post("/rules", response={201: RuleOut}, summary="Create an automation rule (admins)")
+def create_rule(request: HttpRequest, body: RuleIn):
+    fields = body.model_dump(exclude_unset=True)
+    return HttpStatus(201, services.save_rule(acting_user=request.auth, **fields))
+
+
+@router.patch("/rules/{rule_id}", response=RuleOut, summary="Change an automation rule")
+def change_rule(request: HttpRequest, rule_id: Id, body: RulePatch):
+    policy.require_admin(request.auth)
+    fields = body.model_dump(exclude_unset=True)
+    return services.save_rule(acting_user=request.auth, rule=_rule(rule_id), **fields)
+
+
+@router.delete("/rules/{rule_id}", response={204: None}, summary="Delete an automation rule")
+def delete_rule(request: HttpRequest, rule_id: Id):
+    policy.require_admin(request.auth)
+    services.delete_rule(_rule(rule_id), acting_user=request.auth)
+    return HttpStatus(204, None)

@@ -212,3 +212,65 @@ class SlaClock(models.Model):
     @property
     def paused(self) -> bool:
         return bool(self.pauses) and self.pauses[-1][1] is None
+
+
+class Trigger(models.TextChoices):
+    CREATED = "created", _("A ticket is created")
+    UPDATED = "updated", _("A ticket changes")
+    REQUESTER_REPLIED = "requester_replied", _("The requester replies")
+    AGENT_REPLIED = "agent_replied", _("An agent replies")
+    IDLE = "idle", _("Hours since the last change")
+    IN_STATUS = "in_status", _("Hours in the current status")
+
+
+TIMED_TRIGGERS = frozenset({Trigger.IDLE, Trigger.IN_STATUS})
+
+
+class Rule(models.Model):
+    """When `trigger` happens and every condition holds, run the actions in order.
+
+    conditions: [{"field": "priority", "op": "in", "value": ["P1", "P2"]}, ...]
+    actions: [{"type": "set", "field": "status", "value": "open"},
+              {"type": "assign", "to": "round_robin"}, {"type": "add_tag", "value": "vip"},
+              {"type": "escalate", "reason": "..."}, {"type": "note", "body": "..."}]
+    (soporte/sla/automation.py checks and runs them)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    position = models.PositiveIntegerField(_("position"), default=100)
+    active = models.BooleanField(_("active"), default=True)
+    trigger = models.CharField(_("when"), max_length=20, choices=Trigger.choices)
+    hours = models.PositiveIntegerField(
+        _("hours"), null=True, blank=True, help_text=_("For the timed triggers.")
+    )
+    conditions = models.JSONField(_("conditions"), default=list, blank=True)
+    actions = models.JSONField(_("actions"), default=list)
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("automation rule")
+        verbose_name_plural = _("automation rules")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RuleRun(models.Model):
+    """A timed rule fired for a ticket in one episode (`basis`: the time the idle or
+    in-status period started), so it fires once per episode, never in a loop."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="runs")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    basis = models.DateTimeField()
+    ran_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "ticket", "basis"], name="rule_run_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} on {self.ticket_id} for {self.basis}"

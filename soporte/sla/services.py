@@ -25,12 +25,15 @@ from soporte.tickets.models import ACTIVE_STATUSES, EventKind, Status, Ticket, T
 from . import clock as sla
 from .calendar import Calendar
 from .models import (
+    TIMED_TRIGGERS,
     BusinessCalendar,
     Holiday,
     OnBreach,
+    Rule,
     SlaClock,
     SlaPolicy,
     Target,
+    Trigger,
     WorkingHours,
     validate_time_zone,
 )
@@ -335,3 +338,43 @@ def _recompute_later() -> None:
     from .tasks import recompute_open as job
 
     job.enqueue()
+
+
+# -- automation rules (admins) ------------------------------------------------------
+
+
+RULE_FIELDS = frozenset({"name", "position", "active", "trigger", "hours", "conditions", "actions"})
+
+
+@transaction.atomic
+def save_rule(*, acting_user: User, rule: Rule | None = None, **fields: Any) -> Rule:
+    """Create a rule or change some of its fields, after checking every condition and
+    action (a rule that could not run is refused with the reason)."""
+    from .automation import check_actions, check_conditions
+
+    policy.require_admin(acting_user)
+    unknown = set(fields) - RULE_FIELDS
+    if unknown:
+        raise InvalidInput(_("Unknown fields: %(names)s") % {"names": ", ".join(sorted(unknown))})
+    target = rule or Rule(created_by=acting_user)
+    for name, value in fields.items():
+        setattr(target, name, value)
+    target.name = (target.name or "").strip()
+    if not target.name:
+        raise InvalidInput(_("A rule needs a name."))
+    if target.trigger not in Trigger.values:
+        raise InvalidInput(_("Choose when the rule runs."))
+    if target.trigger in TIMED_TRIGGERS and not target.hours:
+        raise InvalidInput(_("A timed rule needs a number of hours."))
+    target.conditions = check_conditions(target.conditions)
+    target.actions = check_actions(target.actions)
+    clash = Rule.objects.filter(name__iexact=target.name).exclude(pk=target.pk)
+    if clash.exists():
+        raise Conflict(_("A rule named %(name)s already exists.") % {"name": target.name})
+    target.save()
+    return target
+
+
+def delete_rule(rule: Rule, *, acting_user: User) -> None:
+    policy.require_admin(acting_user)
+    rule.delete()

@@ -19,3 +19,11 @@ def recompute_open() -> int:
     from .services import recompute_open as run
 
     return run()
+
+
+@job("sla.timed_rules")
+def timed_rules() -> int:
+    """Fire the automation rules that wait a number of hours (periodic)."""
+    from .automation import run_timed
+
+    return run_timed()

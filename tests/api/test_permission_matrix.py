@@ -30,10 +30,11 @@ from soporte.accounts.models import User
 from soporte.api import api as ninja_api
 from soporte.jobs.models import Job, JobStatus
 from soporte.mail.models import RawMessage
-from soporte.sla.models import BusinessCalendar, SlaPolicy
+from soporte.sla.models import BusinessCalendar, Rule, SlaPolicy
 from soporte.tickets import services
 from soporte.tickets.models import Attachment, Category, Message, Ticket
 
+RULE = {"name": "VIP", "trigger": "created", "actions": [{"type": "add_tag", "value": "vip"}]}
 OFFICE = {
     "name": "Office",
     "time_zone": "Europe/Madrid",
@@ -103,6 +104,10 @@ EXPECTED = {
     "create an SLA policy":             (401,  403,  403,  403,  403,  403,  403,  201),
     "change an SLA policy":             (401,  403,  403,  403,  403,  403,  403,  200),
     "read the ticket's SLA":            (401,  403,  403,  403,  200,  404,  200,  200),
+    "list automation rules":            (401,  403,  403,  403,  403,  403,  403,  200),
+    "create an automation rule":        (401,  403,  403,  403,  403,  403,  403,  201),
+    "change an automation rule":        (401,  403,  403,  403,  403,  403,  403,  200),
+    "delete an automation rule":        (401,  403,  403,  403,  403,  403,  403,  204),
 }
 # fmt: on
 
@@ -185,6 +190,10 @@ REQUESTS = {
     "create an SLA policy": Call("POST", "/sla/policies", {"name": "P1", "priority": "P1"}),
     "change an SLA policy": Call("PATCH", "/sla/policies/{policy_id}", {"warn_percent": 80}),
     "read the ticket's SLA": Call("GET", "/sla/tickets/{number}"),
+    "list automation rules": Call("GET", "/sla/rules"),
+    "create an automation rule": Call("POST", "/sla/rules", RULE),
+    "change an automation rule": Call("PATCH", "/sla/rules/{rule_id}", {"active": False}),
+    "delete an automation rule": Call("DELETE", "/sla/rules/{rule_id}"),
 }
 
 
@@ -220,6 +229,9 @@ def world(ada, alice, bob, sara, carol, maria, marco, pedro, acme, teams, make_t
         "sara_token": accounts.create_api_token(acting_user=sara, name="hers")[0].pk,
         "calendar_id": BusinessCalendar.objects.create(name="Weekdays").pk,
         "policy_id": SlaPolicy.objects.create(name="Standard").pk,
+        "rule_id": Rule.objects.create(
+            name="Tag", trigger="created", actions=[{"type": "add_tag", "value": "x"}]
+        ).pk,
     }
     return World(people, ticket, other, public_file, internal_file, note, values)
 
