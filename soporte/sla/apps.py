@@ -8,4 +8,4 @@ class SlaConfig(AppConfig):
     verbose_name = _("Service levels")
 
     def ready(self) -> None:
-        from . import panels, receivers  # noqa: F401  (hook into the tickets area)
+        from . import demo, panels, receivers  # noqa: F401  (hook into the tickets area)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.db import transaction
 
 from soporte.accounts import services as accounts
@@ -40,6 +43,17 @@ def demo_logins() -> list[tuple[str, str, str]]:
         label = Role(role).label + (f" {tier}" if tier else "")
         rows.append((username, DEMO_PASSWORD, str(label)))
     return rows
+
+
+# Other areas add their demo data here (SLA policies, rules...), called before the demo
+# tickets are opened so those tickets already run under them.
+_extras: list[Callable[[dict[str, Any]], None]] = []
+
+
+def register(extra: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    if extra not in _extras:
+        _extras.append(extra)
+    return extra
 
 
 @transaction.atomic
@@ -93,6 +107,8 @@ def load_demo() -> bool:
         body="Could you tell us what you were doing when it happened, "
         "and send a screenshot of the error?",
     )
+    for extra in _extras:
+        extra({"people": people, "teams": {"L1": l1, "L2": l2, "L3": l3}, "orgs": orgs})
     admin, ana = people["admin"], people["ana"]
     printer = services.open_ticket(
         acting_user=people["maria"],

@@ -237,3 +237,17 @@ def test_requesters_never_see_the_sla_box(at, standard, ticket, client):
     client.force_login(ticket.requester)
     page = client.get(f"/portal/tickets/{ticket.number}/").content.decode()
     assert "Service level" not in page
+
+
+def test_the_history_says_which_target_was_breached_and_which_rule_escalated(
+    at, standard, make_ticket, teams, carol, client
+):
+    standard.on_breach = OnBreach.ESCALATE
+    standard.save()
+    at(madrid(2026, 11, 30, 9, 0))
+    ticket = make_ticket()
+    sla.watch(madrid(2026, 11, 30, 10, 5))
+    client.force_login(carol)
+    page = client.get(f"/desk/tickets/{ticket.number}/history/").content.decode()
+    assert "SLA target breached: First response" in page
+    assert "Escalated" in page

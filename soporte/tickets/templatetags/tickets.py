@@ -1,4 +1,5 @@
 from django import template
+from django.utils.translation import gettext_lazy as _
 
 from ..models import Status
 
@@ -31,6 +32,20 @@ def field_label(name: str) -> str:
 def event_value(value: str, field: str) -> str:
     """Status values are shown by their label; other values as recorded."""
     return status_label(value) if field == "status" and value else value
+
+
+# SLA targets as the events record them (soporte/sla names them; tickets only shows them).
+SLA_TARGETS = {
+    "first_response": _("First response"),
+    "next_response": _("Next response"),
+    "resolution": _("Resolution"),
+    "tier": _("Time at tier"),
+}
+
+
+@register.filter
+def sla_target(value: str) -> str:
+    return str(SLA_TARGETS.get(value, value))
 
 
 @register.filter
