@@ -1,8 +1,12 @@
 """Reference data is edited here; tickets are read-only (changes go through the
 services, which check permissions and keep the audit trail)."""
 
+from django import forms
 from django.contrib import admin
 
+from soporte.lib.errors import InvalidInput
+
+from . import workspace
 from .models import CannedResponse, Category, Tag, Ticket, TicketEvent
 
 
@@ -17,10 +21,33 @@ class TagAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+class CannedResponseForm(forms.ModelForm):
+    """The same rules as the macro services: known placeholders only, and so on."""
+
+    class Meta:
+        model = CannedResponse
+        fields = [
+            "title", "body", "owner", "kind", "status", "impact", "urgency", "team",
+            "assign", "assignee", "add_tags",
+        ]  # fmt: skip
+
+    def _post_clean(self):
+        super()._post_clean()  # the instance now holds the submitted values
+        if not self.errors:
+            try:
+                workspace.check_macro(self.instance)
+            except InvalidInput as error:
+                self.add_error(None, error.message)
+
+
 @admin.register(CannedResponse)
 class CannedResponseAdmin(admin.ModelAdmin):
-    list_display = ["title", "owner"]
+    form = CannedResponseForm
+    list_display = ["title", "owner", "kind", "status", "team"]
+    list_filter = ["kind"]
     search_fields = ["title", "body"]
+    list_select_related = ["owner", "team"]
+    raw_id_fields = ["owner", "assignee"]
 
 
 class ReadOnly(admin.ModelAdmin):

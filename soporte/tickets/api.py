@@ -16,7 +16,7 @@ from soporte.accounts.models import Team, Tier, User
 from soporte.lib.errors import InvalidInput, NotFound, PermissionDenied
 from soporte.lib.schema import AwareDatetime, Id, Number, text
 
-from . import services
+from . import services, workspace
 from .downloads import attachment_response
 from .models import Attachment, Category, Channel, Message, Priority, Status, Ticket, TicketEvent
 from .queries import SUMMARY_VALUES, TicketFilter, paginate, summaries
@@ -27,6 +27,10 @@ from .schemas import (
     CategoryOut,
     CategoryPatch,
     EventOut,
+    MacroApplied,
+    MacroIn,
+    MacroOut,
+    MacroPatch,
     MergeIn,
     MessageIn,
     MessageOut,
@@ -44,6 +48,7 @@ from .schemas import (
 
 router = Router(tags=["tickets"])
 categories_router = Router(tags=["categories"])
+macros_router = Router(tags=["macros"])
 
 _RELATED = ("requester", "assignee", "team", "organization", "category", "merged_into")
 
@@ -309,6 +314,30 @@ def merge(request: HttpRequest, number: Number, data: MergeIn):
     return _detail(request, data.into)
 
 
+@router.post(
+    "/{number}/macros/{macro_id}/apply",
+    response=MacroApplied,
+    summary="Apply a macro: its reply or note and its changes, in one step",
+)
+def apply_macro(request: HttpRequest, number: Number, macro_id: Id, data: Versioned):
+    policy.require_agent(request.auth)
+    ticket = _ticket(request, number)
+    macro = workspace.get_macro(request.auth, macro_id)
+    result = services.apply_macro(
+        ticket, macro, acting_user=request.auth, expected_version=data.version
+    )
+    message = (
+        Message.objects.select_related("author").get(pk=result.message.pk)
+        if result.message
+        else None
+    )
+    return {
+        "ticket": _detail(request, number),
+        "message": message,
+        "unknown_placeholders": result.unknown_placeholders,
+    }
+
+
 # -- attachments --------------------------------------------------------------------
 
 
@@ -388,3 +417,50 @@ def update_category(request: HttpRequest, category_id: Id, data: CategoryPatch):
     if "parent_id" in changes:
         changes["parent"] = _get(Category, changes.pop("parent_id"), "Category")
     return services.update_category(category, acting_user=request.auth, **changes)
+
+
+# -- macros -------------------------------------------------------------------------
+
+
+def _macro_changes(changes: dict) -> dict:
+    """API fields to service arguments: ids to objects, null to "no change"."""
+    if "team_id" in changes:
+        changes["team"] = _get(Team, changes.pop("team_id"), "Team")
+    if "assignee_id" in changes:
+        changes["assignee"] = _user(changes.pop("assignee_id"), "User")
+    for name in ("status", "impact", "urgency", "assign"):
+        if name in changes and changes[name] is None:
+            changes[name] = ""
+    for required in ("title", "body", "shared", "kind", "tags"):
+        if required in changes and changes[required] is None:
+            if required == "title":
+                raise InvalidInput("title cannot be empty.")
+            changes.pop(required)
+    return changes
+
+
+@macros_router.get("", response=list[MacroOut], summary="The macros you may use: shared and yours")
+def list_macros(request: HttpRequest):
+    policy.require_agent(request.auth)
+    return workspace.canned_responses(request.auth).select_related("owner")
+
+
+@macros_router.post("", response={201: MacroOut}, summary="Create a macro (shared: supervisors)")
+def create_macro(request: HttpRequest, data: MacroIn):
+    policy.require_agent(request.auth)
+    macro = workspace.create_macro(acting_user=request.auth, **_macro_changes(data.model_dump()))
+    return HttpStatus(201, macro)
+
+
+@macros_router.patch("/{macro_id}", response=MacroOut, summary="Change a macro")
+def update_macro(request: HttpRequest, macro_id: Id, data: MacroPatch):
+    macro = workspace.get_macro(request.auth, macro_id)
+    changes = _macro_changes(data.model_dump(exclude_unset=True))
+    return workspace.update_macro(macro, acting_user=request.auth, **changes)
+
+
+@macros_router.delete("/{macro_id}", response={204: None}, summary="Delete a macro")
+def delete_macro(request: HttpRequest, macro_id: Id):
+    macro = workspace.get_macro(request.auth, macro_id)
+    workspace.delete_macro(macro, acting_user=request.auth)
+    return HttpStatus(204, None)

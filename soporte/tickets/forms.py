@@ -9,7 +9,19 @@ from django.utils.translation import gettext_lazy as _
 
 from soporte.accounts.models import Organization, Team, Tier, User
 
-from .models import CallDirection, Category, Level, MessageKind, Priority, Status
+from . import macros
+from .models import (
+    MACRO_STATUSES,
+    CallDirection,
+    CannedResponse,
+    Category,
+    Level,
+    MacroAssign,
+    MacroKind,
+    MessageKind,
+    Priority,
+    Status,
+)
 from .queries import SORTS, TicketFilter
 
 SORT_CHOICES = [
@@ -199,3 +211,112 @@ class AgentNewTicketForm(NewTicketForm):
         initial="phone",
     )
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.all(), required=False)
+
+
+# -- macros -------------------------------------------------------------------------
+
+KEEP = _("Keep")
+
+
+class MacroForm(forms.Form):
+    """A macro's text and changes; who may share it is the service's decision, the
+    "shared" box is only offered to those who may."""
+
+    title = forms.CharField(label=_("Title"), max_length=120)
+    body = forms.CharField(
+        label=_("Text"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        required=False,
+        max_length=20_000,
+        help_text=_("Leave empty for a macro that only changes fields."),
+    )
+    kind = forms.ChoiceField(
+        label=_("Post the text as"), choices=MacroKind.choices, initial=MacroKind.REPLY
+    )
+    shared = forms.BooleanField(label=_("Shared with every agent"), required=False)
+    status = forms.ChoiceField(
+        label=_("Set status"),
+        required=False,
+        choices=[("", KEEP), *[(s.value, s.label) for s in MACRO_STATUSES]],
+    )
+    impact = forms.ChoiceField(
+        label=_("Set impact"), required=False, choices=[("", KEEP), *Level.choices]
+    )
+    urgency = forms.ChoiceField(
+        label=_("Set urgency"), required=False, choices=[("", KEEP), *Level.choices]
+    )
+    team = forms.ModelChoiceField(
+        label=_("Move to team"), queryset=Team.objects.all(), required=False, empty_label=KEEP
+    )
+    assign = forms.ChoiceField(label=_("Assign to"), required=False, choices=MacroAssign.choices)
+    assignee = forms.ModelChoiceField(
+        label=_("Agent"),
+        queryset=User.objects.filter(role__in=("agent", "supervisor", "admin"), is_active=True),
+        required=False,
+        empty_label="—",
+    )
+    tags = forms.CharField(
+        label=_("Add tags"),
+        required=False,
+        max_length=1000,
+        help_text=_("Separated by commas."),
+    )
+
+    def __init__(self, *args, can_share: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not can_share:
+            del self.fields["shared"]
+
+    @staticmethod
+    def initial_for(macro: CannedResponse) -> dict:
+        return {
+            "title": macro.title,
+            "body": macro.body,
+            "kind": macro.kind,
+            "shared": macro.owner_id is None,
+            "status": macro.status,
+            "impact": macro.impact,
+            "urgency": macro.urgency,
+            "team": macro.team_id,
+            "assign": macro.assign,
+            "assignee": macro.assignee_id,
+            "tags": ", ".join(macro.add_tags),
+        }
+
+    def clean_body(self) -> str:
+        body = self.cleaned_data.get("body") or ""
+        unknown = macros.unknown_placeholders(body)
+        if unknown:
+            raise forms.ValidationError(macros.unknown_error(unknown))
+        return body
+
+    def clean_tags(self) -> list[str]:
+        value = self.cleaned_data.get("tags") or ""
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        if any(len(name) > 50 for name in names):
+            raise forms.ValidationError(_("A tag is at most 50 characters long."))
+        return names
+
+    def clean(self):
+        data = super().clean()
+        if data.get("assign") == MacroAssign.AGENT and not data.get("assignee"):
+            self.add_error("assignee", _("Choose the agent the macro assigns to."))
+        if not (data.get("body") or "").strip() and not any(
+            data.get(name) for name in ("status", "impact", "urgency", "team", "assign", "tags")
+        ):
+            self.add_error("body", _("A macro needs a text or at least one change."))
+        return data
+
+    def to_service(self) -> dict:
+        """The cleaned data as create_macro/update_macro take it."""
+        data = dict(self.cleaned_data)
+        if "shared" not in self.fields:
+            data.pop("shared", None)
+        if data.get("assign") != MacroAssign.AGENT:
+            data["assignee"] = None
+        return data
+
+
+class MacroApplyForm(forms.Form):
+    macro = forms.IntegerField(label=_("Macro"), min_value=1, max_value=2**53)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)

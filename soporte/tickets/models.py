@@ -354,11 +354,36 @@ class SavedView(models.Model):
         return self.name
 
 
+class MacroKind(models.TextChoices):
+    """How a macro posts its text."""
+
+    REPLY = "reply", _("Public reply")
+    NOTE = "note", _("Internal note")
+
+
+class MacroAssign(models.TextChoices):
+    KEEP = "", _("Keep the assignee")
+    ME = "me", _("The agent applying it")
+    AGENT = "agent", _("A specific agent")
+
+
+# The statuses a macro may set: new is never set by hand, and closing needs a resolved
+# ticket first.
+MACRO_STATUSES = (
+    Status.OPEN,
+    Status.PENDING_CUSTOMER,
+    Status.PENDING_THIRD_PARTY,
+    Status.RESOLVED,
+)
+
+
 class CannedResponse(models.Model):
-    """A ready answer agents insert in the composer: shared (no owner) or personal."""
+    """A macro: a ready answer, shared (no owner) or personal, with placeholders, and
+    optional field changes applied with it in one step. With text only, it is the
+    canned response agents insert in the composer."""
 
     title = models.CharField(_("title"), max_length=120)
-    body = models.TextField(_("text"))
+    body = models.TextField(_("text"), blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
@@ -366,12 +391,57 @@ class CannedResponse(models.Model):
         blank=True,
         related_name="canned_responses",
     )
+    kind = models.CharField(
+        _("post the text as"), max_length=8, choices=MacroKind.choices, default=MacroKind.REPLY
+    )
+    # Blank means "leave as it is".
+    status = models.CharField(
+        _("set status"),
+        max_length=24,
+        choices=[(s.value, s.label) for s in MACRO_STATUSES],
+        blank=True,
+    )
+    impact = models.CharField(_("set impact"), max_length=8, choices=Level.choices, blank=True)
+    urgency = models.CharField(_("set urgency"), max_length=8, choices=Level.choices, blank=True)
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("move to team"),
+    )
+    assign = models.CharField(_("assign to"), max_length=8, choices=MacroAssign.choices, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("agent"),
+    )
+    add_tags = models.JSONField(_("add tags"), default=list, blank=True)
 
     class Meta:
-        ordering = ["title"]
+        ordering = ["title", "id"]
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def shared(self) -> bool:
+        return self.owner_id is None
+
+    @property
+    def changes_fields(self) -> bool:
+        return bool(
+            self.status
+            or self.impact
+            or self.urgency
+            or self.team_id
+            or self.assign
+            or self.add_tags
+        )
 
 
 class Presence(models.Model):

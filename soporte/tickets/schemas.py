@@ -10,7 +10,7 @@ from soporte.accounts.models import Tier
 from soporte.accounts.schemas import OrganizationRef, TeamRef, UserRef
 from soporte.lib.schema import AwareDatetime, Body, Id, Number, Subject, Version, text
 
-from .models import CallDirection, Channel, Level, MessageKind, Priority, Status
+from .models import CallDirection, Channel, Level, MacroKind, MessageKind, Priority, Status
 
 TagName = text(50, 1)
 
@@ -203,3 +203,86 @@ SortName = Literal[
     "updated_at", "-updated_at", "created_at", "-created_at", "number", "-number",
     "priority", "-priority", "due_at", "-due_at",
 ]  # fmt: skip
+
+
+# -- macros -------------------------------------------------------------------------
+
+MacroStatus = Literal["open", "pending_customer", "pending_third_party", "resolved"]
+MacroAssignTo = Literal["me", "agent"]
+MacroText = text(20_000)
+
+
+class MacroOut(Schema):
+    id: int
+    title: str
+    body: str = Field(description="Plain text with {{ placeholders }}.")
+    shared: bool = Field(description="For every agent; else personal (its owner only).")
+    owner: UserRef | None
+    kind: MacroKind = Field(description="How the text is posted.")
+    status: MacroStatus | None
+    impact: Level | None
+    urgency: Level | None
+    team: TeamRef | None
+    assign: MacroAssignTo | None = Field(
+        description="'me': the agent applying it; 'agent': the assignee; null: no change."
+    )
+    assignee: UserRef | None
+    tags: list[str] = Field(description="Tags added to the ticket.")
+
+    @staticmethod
+    def resolve_status(obj) -> str | None:
+        return obj.status or None
+
+    @staticmethod
+    def resolve_impact(obj) -> str | None:
+        return obj.impact or None
+
+    @staticmethod
+    def resolve_urgency(obj) -> str | None:
+        return obj.urgency or None
+
+    @staticmethod
+    def resolve_assign(obj) -> str | None:
+        return obj.assign or None
+
+    @staticmethod
+    def resolve_tags(obj) -> list[str]:
+        return list(obj.add_tags)
+
+
+class MacroIn(Schema):
+    title: text(120, 1)
+    body: MacroText = ""
+    shared: bool = Field(False, description="Shared macros: supervisors and admins only.")
+    kind: MacroKind = MacroKind.REPLY
+    status: MacroStatus | None = None
+    impact: Level | None = None
+    urgency: Level | None = None
+    team_id: Id | None = None
+    assign: MacroAssignTo | None = None
+    assignee_id: Id | None = Field(None, description="With assign 'agent'.")
+    tags: list[TagName] = Field(default=[], max_length=20)
+
+
+class MacroPatch(Schema):
+    """Only the fields sent change; null clears a change (status, team, ...)."""
+
+    title: text(120, 1) | None = None
+    body: MacroText | None = None
+    shared: bool | None = None
+    kind: MacroKind | None = None
+    status: MacroStatus | None = None
+    impact: Level | None = None
+    urgency: Level | None = None
+    team_id: Id | None = None
+    assign: MacroAssignTo | None = None
+    assignee_id: Id | None = None
+    tags: list[TagName] | None = Field(default=None, max_length=20)
+
+
+class MacroApplied(Schema):
+    ticket: TicketDetail
+    message: MessageOut | None = Field(description="The reply or note it posted, if any.")
+    unknown_placeholders: list[str] = Field(
+        description="Placeholders left as typed because they are not known."
+    )

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.files.base import File
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from soporte.accounts import policy
@@ -30,6 +30,7 @@ from soporte.accounts.models import Team, Tier, User
 from soporte.lib.errors import (
     Conflict,
     InvalidInput,
+    NotFound,
     PermissionDenied,
     TooLarge,
     UnsupportedMedia,
@@ -42,15 +43,19 @@ from soporte.lib.files import (
 )
 from soporte.lib.html import html_to_text, sanitize_html
 
+from . import macros
 from .models import (
     PRIORITY_MATRIX,
     TRANSITIONS,
     Attachment,
     CallDirection,
+    CannedResponse,
     Category,
     Channel,
     EventKind,
     Level,
+    MacroAssign,
+    MacroKind,
     Message,
     MessageKind,
     Priority,
@@ -976,3 +981,129 @@ def update_category(
         raise Conflict(_("The category %(name)s already exists there.") % {"name": category.name})
     category.save()
     return category
+
+
+# -- macros -------------------------------------------------------------------------
+
+
+@dataclass
+class MacroResult:
+    ticket: Ticket
+    message: Message | None  # the reply or note it posted, if it has a text
+    unknown_placeholders: list[str]  # left as typed (only in macros saved before the check)
+
+
+@transaction.atomic
+def apply_macro(
+    ticket: Ticket,
+    macro: CannedResponse,
+    *,
+    acting_user: User,
+    expected_version: int | None = None,
+) -> MacroResult:
+    """Apply a macro: post its text and make its changes, all or nothing.
+
+    1. The agent must work the ticket and may use the macro: a shared one or their own
+       (someone else's personal macro looks absent).
+    2. A "macro applied" event is written first, refused (409) when the ticket changed
+       since `expected_version`. Every event of the step names the macro.
+    3. The text, placeholders rendered for the ticket as it will be (a public reply in
+       the requester's language), is posted with reply() or add_note(); a reply carries
+       the status when it can, else change_status() sets it, or resolve() with the
+       reply as the resolution summary.
+    4. Impact, urgency, tags and team through update_ticket(), then the assignee through
+       assign(): each the usual service, so mail, SLA and search follow every part.
+    """
+    policy.require_work(acting_user, ticket)
+    if macro.owner_id is not None and macro.owner_id != acting_user.pk:
+        raise NotFound(_("Macro not found."))
+    body = macro.body.strip()
+    posts_reply = bool(body) and macro.kind == MacroKind.REPLY
+    status = Status(macro.status) if macro.status else None
+    if status == Status.RESOLVED and not posts_reply:
+        raise InvalidInput(
+            _("A macro that resolves needs a public reply: it becomes the resolution summary.")
+        )
+    assignee = _macro_assignee(macro, acting_user)
+    if (
+        assignee is not None
+        and assignee.pk != acting_user.pk
+        and macro.team_id
+        and not acting_user.is_supervisor
+        and macro.team_id not in policy.team_ids(acting_user)
+    ):
+        # The move would take the ticket out of the agent's sight before the assignment.
+        raise PermissionDenied(
+            _("You do not serve %(team)s, so you cannot assign its tickets.") % {"team": macro.team}
+        )
+    rendered = render_macro(ticket, macro, acting_user=acting_user)
+    message = None
+    with event_context(macro=macro.pk, macro_title=macro.title):
+        change = _Change(ticket, acting_user)
+        change.record(EventKind.MACRO_APPLIED, new=macro.title)
+        change.save(expected_version=expected_version)
+        change.finish()
+        if posts_reply:
+            message = reply(
+                ticket,
+                acting_user=acting_user,
+                body=rendered.text,
+                status=status if status != Status.RESOLVED else None,
+            )
+        elif body:
+            message = add_note(ticket, acting_user=acting_user, body=rendered.text)
+        if status == Status.RESOLVED and ticket.status != Status.RESOLVED:
+            resolve(ticket, acting_user=acting_user, resolution=rendered.text)
+        elif status is not None and ticket.status != status:
+            change_status(ticket, acting_user=acting_user, status=status)
+        fields: dict[str, Any] = {}
+        if macro.impact:
+            fields["impact"] = macro.impact
+        if macro.urgency:
+            fields["urgency"] = macro.urgency
+        if macro.add_tags:
+            fields["tags"] = [*ticket.tags.values_list("name", flat=True), *macro.add_tags]
+        if macro.team_id:
+            fields["team"] = macro.team
+        if fields:
+            update_ticket(ticket, acting_user=acting_user, **fields)
+        if assignee is not None:
+            assign(ticket, acting_user=acting_user, assignee=assignee)
+    return MacroResult(ticket, message, rendered.unknown)
+
+
+def _macro_assignee(macro: CannedResponse, acting_user: User) -> User | None:
+    if macro.assign == MacroAssign.ME:
+        return acting_user
+    if macro.assign == MacroAssign.AGENT:
+        if macro.assignee is None:
+            raise InvalidInput(_("The macro assigns to an agent but names none."))
+        return macro.assignee
+    return None
+
+
+def render_macro(ticket: Ticket, macro: CannedResponse, *, acting_user: User) -> macros.Rendered:
+    """The macro's text for this ticket as it will be once the macro is applied: its new
+    status and priority, in the requester's language for a public reply (else the
+    active one). Changes nothing."""
+    posts_reply = bool(macro.body.strip()) and macro.kind == MacroKind.REPLY
+    impact, urgency = macro.impact or ticket.impact, macro.urgency or ticket.urgency
+    priority = (
+        priority_for(impact, urgency)
+        if (impact, urgency) != (ticket.impact, ticket.urgency)
+        else ticket.priority
+    )
+    opens = ticket.status == Status.NEW and (posts_reply or bool(macro.assign))
+    language = (
+        macros.requester_language(ticket)
+        if posts_reply
+        else translation.get_language() or settings.LANGUAGE_CODE
+    )
+    values = macros.values_for(
+        ticket,
+        agent=acting_user,
+        language=language,
+        status=macro.status or (Status.OPEN if opens else ticket.status),
+        priority=priority,
+    )
+    return macros.render(macro.body.strip(), values)

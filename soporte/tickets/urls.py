@@ -9,6 +9,9 @@ desk_patterns = [
     path("tickets/bulk/", desk.bulk, name="bulk"),
     path("views/", desk.save_view, name="save_view"),
     path("views/<int:view_id>/delete/", desk.delete_view, name="delete_view"),
+    path("macros/", desk.macro_list, name="macros"),
+    path("macros/<int:macro_id>/", desk.macro_edit, name="macro"),
+    path("macros/<int:macro_id>/delete/", desk.macro_delete, name="macro_delete"),
     path("tickets/<int:number>/", desk.ticket_page, name="ticket"),
     path("tickets/<int:number>/compose/", desk.compose, name="compose"),
     path("tickets/<int:number>/assign/", desk.assign, name="assign"),
@@ -20,6 +23,8 @@ desk_patterns = [
     path("tickets/<int:number>/activity/", desk.activity, name="activity"),
     path("tickets/<int:number>/history/", desk.history, name="history"),
     path("tickets/<int:number>/composing/", desk.composing, name="composing"),
+    path("tickets/<int:number>/macro/", desk.apply_macro, name="apply_macro"),
+    path("tickets/<int:number>/macro/preview/", desk.macro_preview, name="macro_preview"),
 ]
 
 portal_patterns = [

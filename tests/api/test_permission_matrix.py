@@ -32,7 +32,7 @@ from soporte.jobs.models import Job, JobStatus
 from soporte.mail.models import RawMessage
 from soporte.sla.models import BusinessCalendar, Rule, SlaPolicy
 from soporte.tickets import services
-from soporte.tickets.models import Attachment, Category, Message, Ticket
+from soporte.tickets.models import Attachment, CannedResponse, Category, Message, Ticket
 
 RULE = {"name": "VIP", "trigger": "created", "actions": [{"type": "add_tag", "value": "vip"}]}
 OFFICE = {
@@ -108,6 +108,20 @@ EXPECTED = {
     "create an automation rule":        (401,  403,  403,  403,  403,  403,  403,  201),
     "change an automation rule":        (401,  403,  403,  403,  403,  403,  403,  200),
     "delete an automation rule":        (401,  403,  403,  403,  403,  403,  403,  204),
+    # Macros: agents use the shared ones and their own; supervisors and admins manage the
+    # shared ones; a personal macro is its owner's alone (someone else's looks absent).
+    "list macros":                      (401,  403,  403,  403,  200,  200,  200,  200),
+    "create a personal macro":          (401,  403,  403,  403,  201,  201,  201,  201),
+    "create a shared macro":            (401,  403,  403,  403,  403,  403,  201,  201),
+    "change a shared macro":            (401,  403,  403,  403,  403,  403,  200,  200),
+    "change my macro":                  (401,  403,  403,  403,  200,  200,  200,  200),
+    "change someone else's macro":      (401,  403,  403,  403,  404,  404,  404,  404),
+    "delete a shared macro":            (401,  403,  403,  403,  403,  403,  204,  204),
+    "delete my macro":                  (401,  403,  403,  403,  204,  204,  204,  204),
+    "delete someone else's macro":      (401,  403,  403,  403,  404,  404,  404,  404),
+    # Requesters are refused before the ticket is looked up; Bob does not see the ticket.
+    "apply a shared macro":             (401,  403,  403,  403,  200,  404,  200,  200),
+    "apply someone else's macro":       (401,  403,  403,  403,  404,  404,  404,  404),
 }
 # fmt: on
 
@@ -194,6 +208,29 @@ REQUESTS = {
     "create an automation rule": Call("POST", "/sla/rules", RULE),
     "change an automation rule": Call("PATCH", "/sla/rules/{rule_id}", {"active": False}),
     "delete an automation rule": Call("DELETE", "/sla/rules/{rule_id}"),
+    "list macros": Call("GET", "/macros"),
+    "create a personal macro": Call(
+        "POST", "/macros", {"title": "Thanks", "body": "Thanks, {{ requester.first_name }}!"}
+    ),
+    "create a shared macro": Call(
+        "POST", "/macros", {"title": "Reboot", "body": "Please reboot.", "shared": True}
+    ),
+    "change a shared macro": Call(
+        "PATCH", "/macros/{macro_id}", {"title": "Floor?"}, setup="shared macro"
+    ),
+    "change my macro": Call("PATCH", "/macros/{macro_id}", {"title": "Floor?"}, setup="own macro"),
+    "change someone else's macro": Call(
+        "PATCH", "/macros/{macro_id}", {"title": "Floor?"}, setup="Sara's macro"
+    ),
+    "delete a shared macro": Call("DELETE", "/macros/{macro_id}", setup="shared macro"),
+    "delete my macro": Call("DELETE", "/macros/{macro_id}", setup="own macro"),
+    "delete someone else's macro": Call("DELETE", "/macros/{macro_id}", setup="Sara's macro"),
+    "apply a shared macro": Call(
+        "POST", "/tickets/{number}/macros/{macro_id}/apply", {}, setup="shared macro"
+    ),
+    "apply someone else's macro": Call(
+        "POST", "/tickets/{number}/macros/{macro_id}/apply", {}, setup="Sara's macro"
+    ),
 }
 
 
@@ -232,6 +269,7 @@ def world(ada, alice, bob, sara, carol, maria, marco, pedro, acme, teams, make_t
         "rule_id": Rule.objects.create(
             name="Tag", trigger="created", actions=[{"type": "add_tag", "value": "x"}]
         ).pk,
+        "sara_macro": CannedResponse.objects.create(owner=sara, title="Mine", body="Hers.").pk,
     }
     return World(people, ticket, other, public_file, internal_file, note, values)
 
@@ -268,6 +306,17 @@ def _prepare(call: Call, world: World, person: User | None) -> dict[str, int]:
         values["raw_id"] = RawMessage.objects.create(
             dedupe_key="held", raw=raw, size=len(raw), source="api", status="quarantined"
         ).pk
+    elif call.setup == "shared macro":
+        values["macro_id"] = CannedResponse.objects.create(
+            title="Floor",
+            body="Which floor, {{ requester.first_name }}?",
+            status="pending_customer",
+        ).pk
+    elif call.setup == "own macro":
+        owner = person or world.people["alice"]  # nobody has none; try Alice's
+        values["macro_id"] = CannedResponse.objects.create(owner=owner, title="Mine", body="Hi").pk
+    elif call.setup == "Sara's macro":
+        values["macro_id"] = values["sara_macro"]
     elif call.setup == "failed job":
         values["job_id"] = Job.objects.create(
             name="mail.process_pending", status=JobStatus.FAILED, last_error="boom"

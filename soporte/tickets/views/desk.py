@@ -9,25 +9,28 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from soporte.accounts import policy
 from soporte.accounts.models import User
-from soporte.lib.errors import Conflict, InvalidInput, ServiceError
+from soporte.lib.errors import Conflict, InvalidInput, NotFound, ServiceError
 
-from .. import panels, services, workspace
+from .. import macros, panels, services, workspace
 from ..forms import (
     AgentNewTicketForm,
     AssignForm,
     BulkForm,
     ComposerForm,
+    MacroApplyForm,
+    MacroForm,
     MergeForm,
     ReasonForm,
     ResolveForm,
@@ -193,6 +196,7 @@ def _assignee(user: User, value: str) -> User | None:
 
 def _ticket_context(request: HttpRequest, ticket, **extra) -> dict:
     user = request.user
+    usable = list(workspace.canned_responses(user))
     context = {
         "ticket": ticket,
         "entries": timeline(user, ticket),
@@ -200,7 +204,13 @@ def _ticket_context(request: HttpRequest, ticket, **extra) -> dict:
         "tags": [tag.name for tag in ticket.tags.all()],
         "composer": extra.pop("composer", None)
         or ComposerForm(initial={"version": ticket.version}),
-        "canned": workspace.canned_responses(user),
+        # Inserted in the composer as text, placeholders already filled in.
+        "canned": [
+            (macro.title, services.render_macro(ticket, macro, acting_user=user).text)
+            for macro in usable
+            if macro.body
+        ],
+        "macros": usable,
         "agents": User.objects.filter(role__in=("agent", "supervisor", "admin"), is_active=True),
         "others": workspace.others_composing(ticket, user),
         "next_number": policy.visible_tickets(user)
@@ -350,6 +360,122 @@ def merge(request: HttpRequest, number: int) -> HttpResponse:
     if response.status_code == 302 and request.POST.get("into", "").isdigit():
         return redirect("desk:ticket", number=int(request.POST["into"]))
     return response
+
+
+@agent_required
+@require_POST
+def apply_macro(request: HttpRequest, number: int) -> HttpResponse:
+    """One click: the macro's reply or note and its changes; back to the ticket."""
+
+    def call(ticket, data):
+        macro = workspace.get_macro(request.user, data["macro"])
+        result = services.apply_macro(
+            ticket, macro, acting_user=request.user, expected_version=data["version"]
+        )
+        messages.success(request, _("Macro %(title)s applied.") % {"title": macro.title})
+        if result.unknown_placeholders:
+            messages.warning(
+                request,
+                _("Left as typed, not known: %(names)s.")
+                % {"names": ", ".join(result.unknown_placeholders)},
+            )
+
+    return _action(request, number, MacroApplyForm, call)
+
+
+@agent_required
+@require_GET
+def macro_preview(request: HttpRequest, number: int) -> HttpResponse:
+    """What applying the chosen macro would post and change (a fragment for htmx)."""
+    ticket = get_ticket(request.user, number)
+    value = request.GET.get("macro", "")
+    if not value:
+        return HttpResponse("")
+    try:
+        macro = workspace.get_macro(request.user, int(value) if value.isdigit() else 0)
+    except NotFound as error:
+        return HttpResponse(error.message, status=404, content_type="text/plain")
+    rendered = services.render_macro(ticket, macro, acting_user=request.user)
+    return render(
+        request,
+        "tickets/desk/_macro_preview.html",
+        {"macro": macro, "rendered": rendered, "changes": macros.changes(macro),
+         "posts": macros.posts(macro)},
+    )  # fmt: skip
+
+
+# -- macros -------------------------------------------------------------------------
+
+
+def _macro_page(request: HttpRequest, form: MacroForm, status: int = 200) -> HttpResponse:
+    user = request.user
+    rows = [
+        (macro, workspace.can_manage_macro(user, macro), macros.posts(macro), macros.changes(macro))
+        for macro in workspace.canned_responses(user).select_related("owner")
+    ]
+    context = {"form": form, "rows": rows, "placeholders": macros.PLACEHOLDERS}
+    return render(request, "tickets/desk/macros.html", context, status=status)
+
+
+@agent_required
+@require_http_methods(["GET", "POST"])
+def macro_list(request: HttpRequest) -> HttpResponse:
+    """The macros the agent may use (shared and theirs), and a form for a new one."""
+    form = MacroForm(request.POST or None, can_share=request.user.is_supervisor)
+    if request.method != "POST":
+        return _macro_page(request, form)
+    if not form.is_valid():
+        return _macro_page(request, form, status=422)
+    try:
+        macro = workspace.create_macro(acting_user=request.user, **form.to_service())
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return _macro_page(request, form, status=error.status)
+    messages.success(request, _("Macro %(title)s saved.") % {"title": macro.title})
+    return redirect("desk:macros")
+
+
+@agent_required
+@require_http_methods(["GET", "POST"])
+def macro_edit(request: HttpRequest, macro_id: int) -> HttpResponse:
+    user = request.user
+    try:
+        macro = workspace.get_macro(user, macro_id)
+    except NotFound:
+        raise Http404 from None
+    if not workspace.can_manage_macro(user, macro):
+        raise PermissionDenied
+    form = MacroForm(
+        request.POST or None, initial=MacroForm.initial_for(macro), can_share=user.is_supervisor
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                workspace.update_macro(macro, acting_user=user, **form.to_service())
+            except ServiceError as error:
+                messages.error(request, error.message)
+                status = error.status
+            else:
+                messages.success(request, _("Macro %(title)s saved.") % {"title": macro.title})
+                return redirect("desk:macros")
+        else:
+            status = 422
+    context = {"form": form, "macro": macro, "placeholders": macros.PLACEHOLDERS}
+    return render(request, "tickets/desk/macro_edit.html", context, status=status)
+
+
+@agent_required
+@require_POST
+def macro_delete(request: HttpRequest, macro_id: int) -> HttpResponse:
+    try:
+        macro = workspace.get_macro(request.user, macro_id)
+        workspace.delete_macro(macro, acting_user=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Macro %(title)s deleted.") % {"title": macro.title})
+    return redirect("desk:macros")
 
 
 @agent_required
