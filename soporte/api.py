@@ -19,7 +19,7 @@ from soporte.lib.errors import ServiceError
 from soporte.mail.api import router as mail_router
 from soporte.search.api import router as search_router
 from soporte.sla.api import router as sla_router
-from soporte.tickets.api import categories_router
+from soporte.tickets.api import categories_router, macros_router
 from soporte.tickets.api import router as tickets_router
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,7 @@ def unreadable_request(request: HttpRequest, exc: SuspiciousOperation):
 
 api.add_router("/tickets", tickets_router)
 api.add_router("/categories", categories_router)
+api.add_router("/macros", macros_router)
 api.add_router("/mail", mail_router)
 api.add_router("/search", search_router)
 api.add_router("/jobs", jobs_router)
