@@ -23,6 +23,7 @@ PERIODIC = {
     "sla.timed_rules": 300.0,
     "jobs.sweep": 60.0,
     "jobs.purge": 3600.0,
+    "kb.review_reminders": 3600.0,
 }
 
 app.conf.beat_schedule = {

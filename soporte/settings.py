@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "soporte.mail",
     "soporte.sla",
     "soporte.search",
+    "soporte.kb",
     "soporte.web",
 ]
 

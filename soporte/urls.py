@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("soporte.accounts.urls")),
     path("", include("soporte.tickets.urls")),
+    path("", include("soporte.kb.urls")),
     path("", include("soporte.web.urls")),
 ]
