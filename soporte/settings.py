@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "soporte.sla",
     "soporte.search",
     "soporte.kb",
+    "soporte.assets",
     "soporte.web",
 ]
 
@@ -190,6 +191,11 @@ MAIL_SENDER_LIMIT_PER_HOUR = envint("SOPORTE_MAIL_SENDER_LIMIT_PER_HOUR", 60, mi
 MAIL_INGEST_TOKEN = envstr("SOPORTE_MAIL_INGEST_TOKEN")
 MAIL_DOMAIN = envstr("SOPORTE_MAIL_DOMAIN", "soporte.localhost")
 SITE_URL = envstr("SOPORTE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Assets: a machine the inventory agent has not reported for this many days is stale;
+# a cable link's certification is due again after this many days.
+ASSETS_STALE_DAYS = envint("SOPORTE_ASSETS_STALE_DAYS", 14, minimum=1)
+CABLE_RECERTIFY_DAYS = envint("SOPORTE_CABLE_RECERTIFY_DAYS", 5 * 365, minimum=1)
 
 EMAIL_BACKEND = envstr("SOPORTE_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 DEFAULT_FROM_EMAIL = envstr("SOPORTE_FROM_EMAIL", "support@localhost")

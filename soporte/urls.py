@@ -9,5 +9,6 @@ urlpatterns = [
     path("", include("soporte.accounts.urls")),
     path("", include("soporte.tickets.urls")),
     path("", include("soporte.kb.urls")),
+    path("", include("soporte.assets.urls")),
     path("", include("soporte.web.urls")),
 ]

@@ -1,0 +1,340 @@
+"""The inventory agent's intake: upsert a machine from its report, idempotently, and keep
+what changed (RAM, disks, software added or removed) in the asset's history.
+
+A machine is found by its hardware UUID, else by its serial number; a report identical to
+the last one costs one UPDATE (its hash is kept on the asset). Machines not reported for
+ASSETS_STALE_DAYS days are flagged stale by a periodic job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import (
+    Asset,
+    AssetEvent,
+    AssetType,
+    EnrollmentToken,
+    EventKind,
+    Installation,
+    Kind,
+    SoftwareProduct,
+    Source,
+    Status,
+)
+from .services import History, apply_changes
+
+# Serial numbers that firmware reports when nobody set one: never a match.
+JUNK_SERIALS = frozenset(
+    s.lower()
+    for s in (
+        "", "0", "none", "n/a", "na", "default string", "to be filled by o.e.m.",
+        "system serial number", "not specified", "not applicable", "0123456789",
+        "chassis serial number", "invalid", "unknown", "123456789",
+    )
+)  # fmt: skip
+# Per-package events at most; past this, one summary event says how many.
+MAX_PACKAGE_EVENTS = 50
+TYPE_FOR_CHASSIS = {"laptop": "Laptop", "server": "Server"}
+
+
+@dataclass
+class Package:
+    name: str
+    version: str = ""
+    vendor: str = ""
+
+
+@dataclass
+class Report:
+    """What the agent sends (validated by the API schema)."""
+
+    hardware_uuid: str = ""
+    serial: str = ""
+    hostname: str = ""
+    manufacturer: str = ""
+    model: str = ""
+    chassis: str = ""
+    os_name: str = ""
+    os_version: str = ""
+    cpu: str = ""
+    ram_mb: int | None = None
+    disks: list[dict[str, Any]] = field(default_factory=list)
+    interfaces: list[dict[str, Any]] = field(default_factory=list)
+    software: list[Package] | None = None  # None: the agent could not list packages
+
+
+@dataclass
+class Outcome:
+    asset: Asset
+    created: bool
+    changes: list[str]
+
+
+def _clean_serial(serial: str) -> str:
+    return "" if serial.strip().lower() in JUNK_SERIALS else serial.strip()
+
+
+def _normal_disks(disks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(
+        ({k: v for k, v in disk.items() if v not in (None, "")} for disk in disks),
+        key=lambda d: (str(d.get("name", "")), str(d.get("mountpoint", ""))),
+    )
+
+
+def _normal_interfaces(interfaces: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for nic in interfaces:
+        row = {k: v for k, v in nic.items() if v not in (None, "", [])}
+        if isinstance(row.get("ips"), list):
+            row["ips"] = sorted(str(ip) for ip in row["ips"])
+        if isinstance(row.get("mac"), str):
+            row["mac"] = row["mac"].lower()
+        rows.append(row)
+    return sorted(rows, key=lambda n: str(n.get("name", "")))
+
+
+def _digest(value: Any) -> str:
+    raw = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _fields(report: Report) -> dict[str, Any]:
+    """The asset's fields as the report states them (blank ones left out)."""
+    values: dict[str, Any] = {
+        "hostname": report.hostname,
+        "os_name": report.os_name,
+        "os_version": report.os_version,
+        "cpu": report.cpu,
+        "manufacturer": report.manufacturer,
+        "model": report.model,
+        "serial": _clean_serial(report.serial),
+        "hardware_uuid": report.hardware_uuid.strip().lower(),
+    }
+    values = {name: value for name, value in values.items() if value}
+    if report.ram_mb is not None:
+        values["ram_mb"] = report.ram_mb
+    values["disks"] = _normal_disks(report.disks)
+    values["interfaces"] = _normal_interfaces(report.interfaces)
+    return values
+
+
+def _packages(report: Report) -> dict[tuple[str, str], str]:
+    """(name, vendor) -> version; a package listed twice keeps its last version."""
+    return {(p.name, p.vendor): p.version for p in report.software or ()}
+
+
+def record_inventory(report: Report, *, token: EnrollmentToken) -> Outcome:
+    """Upsert the machine a report describes. Two first reports of one machine at once:
+    the loser of the race on the unique hardware UUID tries again and updates."""
+    try:
+        return _record(report, token)
+    except IntegrityError:
+        return _record(report, token)
+
+
+@transaction.atomic
+def _record(report: Report, token: EnrollmentToken) -> Outcome:
+    """1. Find the machine (hardware UUID, then serial), locked, or create it.
+    2. An identical report only moves last_inventory_at.
+    3. Otherwise record each changed field, then the software differences."""
+    values = _fields(report)
+    now = timezone.now()
+    report_hash = _digest([values, sorted(_packages(report).items())])
+    asset = _find(values)
+    created = asset is None
+    history = History(None)
+    if asset is None:
+        asset = _create(values, report.chassis, token, now)
+        history.record(asset, EventKind.CREATED, new=asset.tag, source="agent")
+    elif asset.inventory_hash == report_hash:
+        Asset.objects.filter(pk=asset.pk).update(last_inventory_at=now, stale=False)
+        if asset.stale:
+            history.record(asset, EventKind.INVENTORY, field="stale", old=True, new=False)
+            history.save()
+        return Outcome(asset, False, [])
+    changes = [] if created else apply_changes(asset, values, history, EventKind.INVENTORY)
+    if asset.stale:
+        history.record(asset, EventKind.INVENTORY, field="stale", old=True, new=False)
+    if report.software is not None:
+        software_hash = _digest(sorted(_packages(report).items()))
+        if software_hash != asset.software_hash:
+            _sync_software(asset, _packages(report), history, first=created, now=now)
+            asset.software_hash = software_hash
+            changes.append("software")
+    asset.inventory_hash = report_hash
+    asset.last_inventory_at = now
+    asset.stale = False
+    asset.updated_at = now
+    update = ["inventory_hash", "software_hash", "last_inventory_at", "stale", "updated_at"]
+    if not created:
+        update += [name for name in changes if name != "software"]
+    Asset.objects.filter(pk=asset.pk).update(**{name: getattr(asset, name) for name in update})
+    history.save()
+    return Outcome(asset, created, changes)
+
+
+def _find(values: dict[str, Any]) -> Asset | None:
+    assets = Asset.objects.select_for_update()
+    if values.get("hardware_uuid"):
+        asset = assets.filter(hardware_uuid=values["hardware_uuid"]).first()
+        if asset is not None:
+            return asset
+    if values.get("serial"):
+        # A serial matches a machine recorded without a UUID, or with this one.
+        return (
+            assets.filter(serial=values["serial"], kind=Kind.COMPUTER)
+            .filter(hardware_uuid__in=("", values.get("hardware_uuid", "")))
+            .order_by("pk")
+            .first()
+        )
+    return None
+
+
+def _create(values: dict[str, Any], chassis: str, token: EnrollmentToken, now: datetime) -> Asset:
+    chassis_type = TYPE_FOR_CHASSIS.get(chassis, "Desktop")
+    asset_type = AssetType.objects.filter(name=chassis_type, kind=Kind.COMPUTER).first()
+    if asset_type is None:
+        asset_type = AssetType.objects.filter(kind=Kind.COMPUTER).order_by("pk").first()
+    if asset_type is None:
+        asset_type = AssetType.objects.create(name=chassis_type, kind=Kind.COMPUTER)
+    seed = values.get("hardware_uuid") or values.get("serial") or values.get("hostname", "")
+    stem = "INV-" + hashlib.sha256(seed.encode()).hexdigest()[:8].upper()
+    tag = stem
+    n = 1
+    while Asset.objects.filter(tag=tag).exists():
+        n += 1
+        tag = f"{stem}-{n}"
+    asset = Asset(
+        tag=tag,
+        name=values.get("hostname", "")[:200],
+        type=asset_type,
+        kind=Kind.COMPUTER,
+        status=Status.IN_USE,
+        organization_id=token.organization_id,
+        last_inventory_at=now,
+        **values,
+    )
+    with transaction.atomic():
+        asset.save(force_insert=True)
+    return asset
+
+
+def _sync_software(
+    asset: Asset,
+    reported: dict[tuple[str, str], str],
+    history: History,
+    *,
+    first: bool,
+    now: datetime,
+) -> None:
+    """Installations as reported: new ones added, upgraded ones changed, the agent's
+    ones no longer reported removed (manual entries stay)."""
+    installed = {
+        (name, vendor): (pk, version, source)
+        for pk, name, vendor, version, source in Installation.objects.filter(
+            asset=asset
+        ).values_list("pk", "product__name", "product__vendor", "version", "source")
+    }
+    added = [key for key in reported if key not in installed]
+    removed = [
+        key for key, (_pk, _v, source) in installed.items()
+        if key not in reported and source == Source.AGENT
+    ]  # fmt: skip
+    upgraded = [key for key in reported if key in installed and installed[key][1] != reported[key]]
+    if added:
+        products = _products(added)
+        Installation.objects.bulk_create(
+            Installation(
+                asset=asset,
+                product_id=products[key],
+                version=reported[key][:100],
+                source=Source.AGENT,
+                installed_at=now,
+            )
+            for key in added
+        )
+    if removed:
+        Installation.objects.filter(pk__in=[installed[key][0] for key in removed]).delete()
+    if upgraded:
+        rows = [Installation(pk=installed[key][0], version=reported[key][:100]) for key in upgraded]
+        Installation.objects.bulk_update(rows, ["version"])
+    if first:
+        if added:
+            history.record(
+                asset, EventKind.INVENTORY, field="software", new=f"{len(added)} packages"
+            )
+        return
+    events = [(EventKind.SOFTWARE_ADDED, key, "", reported[key]) for key in added]
+    events += [(EventKind.SOFTWARE_REMOVED, key, installed[key][1], "") for key in removed]
+    events += [
+        (EventKind.SOFTWARE_CHANGED, key, installed[key][1], reported[key]) for key in upgraded
+    ]
+    for kind, (name, _vendor), old, new in events[:MAX_PACKAGE_EVENTS]:
+        history.record(asset, kind, field=name[:50], old=old, new=new)
+    if len(events) > MAX_PACKAGE_EVENTS:
+        history.record(
+            asset, EventKind.INVENTORY, field="software",
+            new=f"+{len(added)} -{len(removed)} ~{len(upgraded)} packages",
+        )  # fmt: skip
+
+
+def _products(keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Product ids for (name, vendor) pairs, creating the missing ones."""
+    names = {name for name, _vendor in keys}
+    found = {
+        (name, vendor): pk
+        for pk, name, vendor in SoftwareProduct.objects.filter(name__in=names).values_list(
+            "pk", "name", "vendor"
+        )
+    }
+    missing = [key for key in keys if key not in found]
+    if missing:
+        SoftwareProduct.objects.bulk_create(
+            (SoftwareProduct(name=name, vendor=vendor) for name, vendor in missing),
+            ignore_conflicts=True,
+        )
+        for pk, name, vendor in SoftwareProduct.objects.filter(
+            name__in={name for name, _v in missing}
+        ).values_list("pk", "name", "vendor"):
+            found[(name, vendor)] = pk
+    return found
+
+
+def flag_stale(now: datetime | None = None) -> int:
+    """Flag the machines the agent has not reported for ASSETS_STALE_DAYS days, each with
+    a history entry; how many were flagged. Rows are claimed (skip locked) so two
+    runs never flag one twice."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.ASSETS_STALE_DAYS)
+    flagged = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Asset.objects.select_for_update(skip_locked=True)
+                .filter(stale=False, last_inventory_at__lt=cutoff)
+                .values_list("pk", flat=True)[:2000]
+            )
+            if not ids:
+                return flagged
+            Asset.objects.filter(pk__in=ids).update(stale=True)
+            AssetEvent.objects.bulk_create(
+                AssetEvent(
+                    asset_id=pk,
+                    kind=EventKind.STALE,
+                    field="stale",
+                    old="False",
+                    new="True",
+                    data={"days": settings.ASSETS_STALE_DAYS},
+                )
+                for pk in ids
+            )
+            flagged += len(ids)

@@ -1,0 +1,29 @@
+"""The assets area's background jobs."""
+
+from __future__ import annotations
+
+from soporte.jobs.registry import job
+
+
+@job("assets.run_import", max_attempts=2, retry_on=(OSError,), timeout=1800.0)
+def run_import(run_id: int) -> str:
+    """Check and save an uploaded CSV file (assets or cable certifications)."""
+    from .imports import run
+
+    return run(run_id)
+
+
+@job("assets.flag_stale")
+def flag_stale() -> int:
+    """Flag the machines the inventory agent has not reported lately (periodic)."""
+    from .inventory import flag_stale as run
+
+    return run()
+
+
+@job("assets.open_maintenance")
+def open_maintenance() -> int:
+    """Open the preventive maintenance tickets coming due (periodic)."""
+    from .maintenance import open_due
+
+    return open_due()
