@@ -111,6 +111,7 @@ class Hop:
 def trace(port: Port) -> list[Hop]:
     """The chain from a port: patch cords and permanent links alternate through outlets
     and panels until an active device (or a loose end)."""
+    port = Port.objects.select_related("asset").get(pk=port.pk)  # as stored now
     hops = [Hop(port, "")]
     seen = {port.pk}
     current = port
@@ -141,8 +142,7 @@ def trace(port: Port) -> list[Hop]:
 
 def traces(asset: Asset) -> list[list[Hop]]:
     """A trace from each of the asset's ports."""
-    ports = list(Port.objects.filter(asset=asset).select_related("asset"))
-    return [trace(port) for port in ports]
+    return [trace(port) for port in Port.objects.filter(asset=asset)]
 
 
 # -- links and certifications ------------------------------------------------------------
