@@ -504,17 +504,10 @@ def read_version(request: HttpRequest, article_id: Id, number: Number):
     if shown is None:
         raise NotFound(f"The article has no version {number}.")
     base = article.versions.filter(number=number - 1).first()
-    return VersionDetail(
-        number=shown.number,
-        title=shown.title,
-        author=str(shown.author),
-        note=shown.note,
-        created_at=shown.created_at,
-        body=shown.body,
-        diff=markdown.unified_diff(
-            base.body if base else "", shown.body, f"v{number - 1}", f"v{number}"
-        ),
+    shown.diff = markdown.unified_diff(
+        base.body if base else "", shown.body, f"v{number - 1}", f"v{number}"
     )
+    return shown
 
 
 @router.post(

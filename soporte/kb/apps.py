@@ -8,4 +8,4 @@ class KbConfig(AppConfig):
     verbose_name = _("Knowledge base")
 
     def ready(self) -> None:
-        from . import panels, receivers  # noqa: F401  (hook into the tickets area)
+        from . import demo, panels, receivers  # noqa: F401  (hook into the tickets area)

@@ -64,11 +64,8 @@ def diff(old: str, new: str, *, context: int = 3) -> list[DiffLine]:
 
 def unified_diff(old: str, new: str, old_name: str, new_name: str) -> str:
     """The change as a unified diff (for the API)."""
-    return "".join(
-        difflib.unified_diff(
-            old.splitlines(keepends=True),
-            new.splitlines(keepends=True),
-            fromfile=old_name,
-            tofile=new_name,
-        )
+    lines = difflib.unified_diff(
+        old.splitlines(), new.splitlines(), fromfile=old_name, tofile=new_name, lineterm=""
     )
+    text = "\n".join(lines)
+    return text + "\n" if text else ""

@@ -379,12 +379,15 @@ def update_article(
             changed.append("visibility")
         if new_visibility != Visibility.ORGANIZATIONS:
             organization_list = []
-        if organization_list is not None:
+        had = {org.pk for org in article.organizations.all()}
+        if organization_list is not None and {org.pk for org in organization_list} != had:
             article.organizations.set(organization_list)
             changed.append("organizations")
     if tags is not None:
-        article.tags.set(_tags(tags))
-        changed.append("tags")
+        tag_list = _tags(tags)
+        if {tag.pk for tag in tag_list} != {tag.pk for tag in article.tags.all()}:
+            article.tags.set(tag_list)
+            changed.append("tags")
     if review_by is not _UNSET and review_by != article.review_by:
         article.review_by = review_by
         fields.append("review_by")
