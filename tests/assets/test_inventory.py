@@ -1,0 +1,218 @@
+"""The inventory agent's intake: upsert by hardware UUID or serial, idempotent, the
+differences kept as history, enrollment tokens, stale machines."""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from soporte.assets import services
+from soporte.assets.inventory import flag_stale
+from soporte.assets.models import Asset, AssetEvent, EventKind, Installation
+
+REPORT = {
+    "agent_version": "1.0.0",
+    "hardware_uuid": "4C4C4544-0042-3510-8052-B4C04F4A4E32",
+    "serial": "5CD1234XYZ",
+    "hostname": "acme-mlopez",
+    "manufacturer": "LENOVO",
+    "model": "21CF",
+    "chassis": "laptop",
+    "os_name": "Debian GNU/Linux",
+    "os_version": "12",
+    "cpu": "AMD Ryzen 7 PRO 6850U",
+    "ram_mb": 15734,
+    "disks": [{"name": "/dev/nvme0n1p2", "mountpoint": "/", "fstype": "ext4", "size_gb": 510.1}],
+    "interfaces": [{"name": "wlp2s0", "mac": "AA:BB:CC:00:11:22", "ips": ["10.0.0.7"]}],
+    "software": [
+        {"name": "bash", "version": "5.2.15-2+b7"},
+        {"name": "firefox-esr", "version": "128.5.0esr-1~deb12u1"},
+        {"name": "openssh-client", "version": "1:9.2p1-2+deb12u3"},
+    ],
+}
+
+
+@pytest.fixture
+def send(api, enrollment):
+    _token, key = enrollment
+    client = api(token=key)
+
+    def post(report=None, **changes):
+        body = copy.deepcopy(report or REPORT)
+        body.update(changes)
+        return client.post("/assets/inventory", body)
+
+    return post
+
+
+def test_a_new_machine_is_recorded_with_its_packages(api, acme, ada):
+    _token, key = services.create_enrollment_token(acting_user=ada, name="Acme", organization=acme)
+    response = api(token=key).post("/assets/inventory", REPORT)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["created"] is True and body["tag"].startswith("INV-")
+    asset = Asset.objects.get(pk=body["id"])
+    assert (asset.hostname, asset.type.name, asset.kind, asset.ram_mb) == (
+        "acme-mlopez",
+        "Laptop",
+        "computer",
+        15734,
+    )
+    assert asset.hardware_uuid == REPORT["hardware_uuid"].lower()
+    assert asset.interfaces == [{"name": "wlp2s0", "mac": "aa:bb:cc:00:11:22", "ips": ["10.0.0.7"]}]
+    assert sorted(Installation.objects.values_list("product__name", flat=True)) == [
+        "bash", "firefox-esr", "openssh-client",
+    ]  # fmt: skip
+    assert asset.last_inventory_at is not None
+    assert asset.organization == acme  # the token's
+
+
+def test_the_same_report_again_changes_nothing(send):
+    first = send().json()
+    events = AssetEvent.objects.count()
+    second = send().json()
+    assert (second["id"], second["created"], second["changes"]) == (first["id"], False, [])
+    assert AssetEvent.objects.count() == events
+    assert Asset.objects.count() == 1
+
+
+def test_changes_are_kept_as_history(send):
+    asset_id = send().json()["id"]
+    software = [
+        {"name": "bash", "version": "5.2.15-2+b8"},  # upgraded
+        {"name": "openssh-client", "version": "1:9.2p1-2+deb12u3"},
+        {"name": "libreoffice", "version": "4:7.4.7-1"},  # added; firefox-esr removed
+    ]
+    response = send(ram_mb=31734, software=software)
+    assert set(response.json()["changes"]) == {"ram_mb", "software"}
+    history = set(
+        AssetEvent.objects.filter(asset_id=asset_id)
+        .exclude(kind__in=[EventKind.CREATED])
+        .values_list("kind", "field", "old", "new")
+    )
+    assert history >= {
+        ("inventory", "ram_mb", "15734", "31734"),
+        ("software_added", "libreoffice", "", "4:7.4.7-1"),
+        ("software_removed", "firefox-esr", "128.5.0esr-1~deb12u1", ""),
+        ("software_changed", "bash", "5.2.15-2+b7", "5.2.15-2+b8"),
+    }
+    assert AssetEvent.objects.filter(asset_id=asset_id, actor__isnull=True).exists()
+
+
+def test_a_machine_recorded_by_hand_is_found_by_its_serial(send, laptop):
+    body = send().json()
+    assert (body["id"], body["created"]) == (laptop.pk, False)
+    laptop.refresh_from_db()
+    assert laptop.hardware_uuid == REPORT["hardware_uuid"].lower()
+    assert laptop.hostname == "acme-mlopez"
+    assert laptop.owner.username == "maria"  # what the agent does not know stays
+
+
+def test_firmware_placeholder_serials_never_match(send, make_asset):
+    make_asset("Desktop", serial="To be filled by O.E.M.")
+    body = send(serial="To be filled by O.E.M.", hardware_uuid="other-uuid").json()
+    assert body["created"] is True
+
+
+def test_software_entered_by_hand_survives_reports(send, api, alice):
+    asset_id = send().json()["id"]
+    api(alice).post(f"/assets/{asset_id}/software", {"name": "In-house ERP", "version": "3"})
+    send(software=REPORT["software"][:1])
+    names = set(
+        Installation.objects.filter(asset_id=asset_id).values_list("product__name", flat=True)
+    )
+    assert names == {"bash", "In-house ERP"}
+
+
+def test_a_report_without_a_package_list_leaves_the_software_alone(send):
+    asset_id = send().json()["id"]
+    send(software=None, ram_mb=1)
+    assert Installation.objects.filter(asset_id=asset_id).count() == 3
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [({}, 403), ({"Authorization": "Bearer enr_nothex_secret"}, 403),
+     ({"Authorization": "Basic abc"}, 403)],
+)  # fmt: skip
+def test_a_report_needs_a_valid_enrollment_token(api, db, headers, status):
+    response = api().post("/assets/inventory", REPORT, **headers)
+    assert response.status_code == status
+    assert "enrollment token" in response.json()["detail"]
+    assert not Asset.objects.exists()
+
+
+def test_a_revoked_token_is_refused(send, enrollment, ada):
+    services.revoke_enrollment_token(acting_user=ada, token_id=enrollment[0].pk)
+    assert send().status_code == 403
+
+
+def test_a_personal_api_token_is_not_an_enrollment_token(api, ada):
+    from soporte.accounts.services import create_api_token
+
+    _token, key = create_api_token(acting_user=ada, name="mine")
+    assert api(token=key).post("/assets/inventory", REPORT).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"hardware_uuid": "", "serial": ""},
+        {"ram_mb": -5},
+        {"hostname": "x" * 300},
+        {"software": [{"name": ""}]},
+        {"interfaces": "eth0"},
+        {"hostname": "nul\x00"},
+    ],
+)
+def test_a_malformed_report_is_a_422(send, changes):
+    response = send(**changes)
+    assert response.status_code == 422, response.content
+    assert response.json()["detail"]
+    assert not Asset.objects.exists()
+
+
+def test_machines_not_reported_lately_are_flagged_stale_then_cleared(send, settings):
+    settings.ASSETS_STALE_DAYS = 14
+    asset_id = send().json()["id"]
+    Asset.objects.filter(pk=asset_id).update(last_inventory_at=timezone.now() - timedelta(days=15))
+    assert flag_stale() == 1
+    assert flag_stale() == 0  # flagged once
+    assert Asset.objects.get(pk=asset_id).stale is True
+    send()  # the same report: the machine is back
+    asset = Asset.objects.get(pk=asset_id)
+    assert asset.stale is False
+    kinds = list(asset.events.values_list("kind", "field", "new"))
+    assert ("stale", "stale", "True") in kinds and ("inventory", "stale", "False") in kinds
+
+
+def test_admins_manage_enrollment_tokens(api, ada, alice, acme):
+    client = api(ada)
+    created = client.post(
+        "/assets/enrollment-tokens", {"name": "Acme HQ", "organization_id": acme.pk}
+    )
+    assert created.status_code == 201
+    key = created.json()["key"]
+    assert key.startswith("enr_")
+    listed = client.get("/assets/enrollment-tokens").json()
+    assert "key" not in listed[0] and listed[0]["name"] == "Acme HQ"
+    assert api(alice).get("/assets/enrollment-tokens").status_code == 403
+    revoked = client.delete(f"/assets/enrollment-tokens/{created.json()['id']}")
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+    assert api(token=key).post("/assets/inventory", REPORT).status_code == 403
+
+
+def test_the_tokens_page_shows_a_new_key_once(ada, alice):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(ada)
+    page = client.post("/desk/assets/tokens/", {"name": "Lisbon"})
+    assert b"enr_" in page.content
+    assert b"enr_" not in client.get("/desk/assets/tokens/").content
+    other = Client()
+    other.force_login(alice)
+    assert other.get("/desk/assets/tokens/").status_code == 403
