@@ -23,6 +23,9 @@ PERIODIC = {
     "sla.timed_rules": 300.0,
     "jobs.sweep": 60.0,
     "jobs.purge": 3600.0,
+    # Machines the inventory agent stopped reporting; maintenance tickets coming due.
+    "assets.flag_stale": 3600.0,
+    "assets.open_maintenance": 3600.0,
     "kb.review_reminders": 3600.0,
 }
 

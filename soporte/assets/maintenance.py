@@ -44,7 +44,8 @@ DEFAULT_CHECKLIST = [
     "Disk health",
 ]
 MAX_OCCURRENCES = 50
-# A missed run (server down) still opens what came due this long ago.
+# A missed run (server down), or a plan whose first occurrence is past, still opens
+# what came due this long ago.
 CATCH_UP = timedelta(days=7)
 
 
@@ -159,9 +160,8 @@ def open_due(now: datetime | None = None) -> int:
     now = now or timezone.now()
     opened = 0
     for plan in MaintenancePlan.objects.filter(active=True).select_related("created_by", "team"):
-        start = max(plan.created_at - timedelta(days=plan.lead_days), now - CATCH_UP)
         try:
-            dues = occurrences(plan, start, now + timedelta(days=plan.lead_days))
+            dues = occurrences(plan, now - CATCH_UP, now + timedelta(days=plan.lead_days))
         except InvalidInput:
             log.warning("Maintenance plan %s has an invalid RRULE", plan.pk)
             continue
