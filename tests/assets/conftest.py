@@ -8,6 +8,7 @@ from itertools import count
 import pytest
 
 from soporte.assets import services
+from soporte.assets.defaults import ensure_default_types
 from soporte.assets.models import Asset, AssetType, Status
 
 _serial = count(1)
@@ -15,6 +16,7 @@ _serial = count(1)
 
 @pytest.fixture
 def types(db) -> dict[str, AssetType]:
+    ensure_default_types()  # a browser test's flush may have removed the migration's rows
     return {t.name: t for t in AssetType.objects.all()}
 
 

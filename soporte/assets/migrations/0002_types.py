@@ -1,35 +1,12 @@
-"""The asset types the issue names, each with a small JSON Schema for its custom fields."""
+"""The default asset types (soporte/assets/defaults.py)."""
 
 from django.db import migrations
 
-INT = {"type": "integer", "minimum": 0}
-TYPES = [
-    ("Desktop", "computer", {}),
-    ("Laptop", "computer", {"battery_health_pct": {"type": "integer", "minimum": 0, "maximum": 100}}),
-    ("Server", "computer", {"rack_units": INT, "rack": {"type": "string", "maxLength": 50}}),
-    ("Monitor", "monitor", {"size_in": {"type": "number", "minimum": 5, "maximum": 120},
-                            "resolution": {"type": "string", "pattern": "^[0-9]+x[0-9]+$"}}),
-    ("Printer", "printer", {"ip_address": {"type": "string", "format": "ipv4"},
-                            "duplex": {"type": "boolean"}, "colour": {"type": "boolean"}}),
-    ("Keyboard", "peripheral", {"layout": {"type": "string", "maxLength": 20}}),
-    ("Mouse", "peripheral", {}),
-    ("Scanner", "peripheral", {}),
-    ("Headset", "peripheral", {"wireless": {"type": "boolean"}}),
-    ("Phone", "peripheral", {"extension": {"type": "string", "maxLength": 20}}),
-    ("Switch", "network", {"port_count": INT, "management_ip": {"type": "string", "format": "ipv4"}}),
-    ("Router", "network", {"management_ip": {"type": "string", "format": "ipv4"}}),
-    ("Access point", "network", {"ssids": {"type": "array", "items": {"type": "string"}}}),
-    ("Firewall", "network", {"management_ip": {"type": "string", "format": "ipv4"}}),
-    ("Patch panel", "patch_panel", {"ports": INT}),
-    ("Wall outlet", "wall_outlet", {"room": {"type": "string", "maxLength": 50}}),
-]
+from soporte.assets.defaults import ensure_default_types
 
 
 def create(apps, schema_editor):
-    AssetType = apps.get_model("assets", "AssetType")
-    for name, kind, properties in TYPES:
-        schema = {"type": "object", "properties": properties} if properties else {"type": "object"}
-        AssetType.objects.get_or_create(name=name, defaults={"kind": kind, "schema": schema})
+    ensure_default_types(apps.get_model("assets", "AssetType"))
 
 
 class Migration(migrations.Migration):
