@@ -59,6 +59,7 @@ class AssetEventAdmin(admin.ModelAdmin):
 class SoftwareProductAdmin(admin.ModelAdmin):
     list_display = ["name", "vendor", "licensed"]
     search_fields = ["name", "vendor"]
+    readonly_fields = ["name", "vendor"]  # installations and history refer to them
 
 
 @admin.register(Licence)

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .models import (
@@ -132,23 +133,40 @@ def _packages(report: Report) -> dict[tuple[str, str], str]:
     return {(p.name, p.vendor): p.version for p in report.software or ()}
 
 
-def record_inventory(report: Report, *, token: EnrollmentToken) -> Outcome:
-    """Upsert the machine a report describes. Two first reports of one machine at once:
-    the loser of the race on the unique hardware UUID tries again and updates."""
+def report_digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def touch_unchanged(digest: str) -> tuple[int, str] | None:
+    """The daily run of an unchanged machine: when a report is byte for byte the one
+    last recorded for a (not stale) machine, only its last_inventory_at moves. One
+    UPDATE; the machine's (id, tag), or None when the report must be read."""
+    found = Asset.objects.filter(inventory_hash=digest, stale=False).values_list("pk", "tag")
+    row = found.first()
+    if row is None:
+        return None
+    Asset.objects.filter(pk=row[0]).update(last_inventory_at=timezone.now())
+    return row
+
+
+def record_inventory(report: Report, *, token: EnrollmentToken, digest: str = "") -> Outcome:
+    """Upsert the machine a report describes; `digest` identifies the report as sent
+    (report_digest of its body). Two first reports of one machine at once: the loser
+    of the race on the unique hardware UUID tries again and updates."""
     try:
-        return _record(report, token)
+        return _record(report, token, digest)
     except IntegrityError:
-        return _record(report, token)
+        return _record(report, token, digest)
 
 
 @transaction.atomic
-def _record(report: Report, token: EnrollmentToken) -> Outcome:
+def _record(report: Report, token: EnrollmentToken, digest: str) -> Outcome:
     """1. Find the machine (hardware UUID, then serial), locked, or create it.
     2. An identical report only moves last_inventory_at.
     3. Otherwise record each changed field, then the software differences."""
     values = _fields(report)
     now = timezone.now()
-    report_hash = _digest([values, sorted(_packages(report).items())])
+    report_hash = digest or _digest([values, sorted(_packages(report).items())])
     asset = _find(values)
     created = asset is None
     history = History(None)
@@ -183,20 +201,17 @@ def _record(report: Report, token: EnrollmentToken) -> Outcome:
 
 
 def _find(values: dict[str, Any]) -> Asset | None:
-    assets = Asset.objects.select_for_update()
-    if values.get("hardware_uuid"):
-        asset = assets.filter(hardware_uuid=values["hardware_uuid"]).first()
-        if asset is not None:
-            return asset
-    if values.get("serial"):
-        # A serial matches a machine recorded without a UUID, or with this one.
-        return (
-            assets.filter(serial=values["serial"], kind=Kind.COMPUTER)
-            .filter(hardware_uuid__in=("", values.get("hardware_uuid", "")))
-            .order_by("pk")
-            .first()
-        )
-    return None
+    """The machine with the report's hardware UUID, else the computer with its serial
+    recorded without a UUID (or with this one): one query."""
+    uuid, serial = values.get("hardware_uuid", ""), values.get("serial", "")
+    match = Q(hardware_uuid=uuid) if uuid else Q(pk__in=[])
+    if serial:
+        match |= Q(serial=serial, kind=Kind.COMPUTER, hardware_uuid__in=("", uuid))
+    found = list(Asset.objects.select_for_update().filter(match)[:10])
+    by_uuid = [a for a in found if uuid and a.hardware_uuid == uuid]
+    if by_uuid:
+        return by_uuid[0]
+    return min(found, key=lambda a: a.pk) if found else None
 
 
 def _create(values: dict[str, Any], chassis: str, token: EnrollmentToken, now: datetime) -> Asset:
@@ -237,46 +252,50 @@ def _sync_software(
     now: datetime,
 ) -> None:
     """Installations as reported: new ones added, upgraded ones changed, the agent's
-    ones no longer reported removed (manual entries stay)."""
+    ones no longer reported removed (manual entries stay). Rows are written with
+    executemany: a first report brings hundreds of packages."""
     installed = {
-        (name, vendor): (pk, version, source)
-        for pk, name, vendor, version, source in Installation.objects.filter(
+        (name, vendor): (product_id, version, source)
+        for product_id, name, vendor, version, source in Installation.objects.filter(
             asset=asset
-        ).values_list("pk", "product__name", "product__vendor", "version", "source")
+        ).values_list("product_id", "product__name", "product__vendor", "version", "source")
     }
-    added = [key for key in reported if key not in installed]
+    wanted = {key: version[:100] for key, version in reported.items()}
+    added = [key for key in wanted if key not in installed]
     removed = [
         key for key, (_pk, _v, source) in installed.items()
-        if key not in reported and source == Source.AGENT
+        if key not in wanted and source == Source.AGENT
     ]  # fmt: skip
-    upgraded = [key for key in reported if key in installed and installed[key][1] != reported[key]]
-    if added:
-        products = _products(added)
-        Installation.objects.bulk_create(
-            Installation(
-                asset=asset,
-                product_id=products[key],
-                version=reported[key][:100],
-                source=Source.AGENT,
-                installed_at=now,
+    upgraded = [key for key in wanted if key in installed and installed[key][1] != wanted[key]]
+    table = connection.ops.quote_name(Installation._meta.db_table)
+    with connection.cursor() as cursor:
+        if added:
+            ids = _products(added)
+            stamp = connection.ops.adapt_datetimefield_value(now)
+            cursor.executemany(
+                f"INSERT INTO {table} (asset_id, product_id, version, source, installed_at) "  # noqa: S608
+                "VALUES (%s, %s, %s, %s, %s)",
+                [(asset.pk, ids[key], wanted[key], Source.AGENT.value, stamp) for key in added],
             )
-            for key in added
-        )
+        if upgraded:
+            cursor.executemany(
+                f"UPDATE {table} SET version = %s WHERE asset_id = %s AND product_id = %s",  # noqa: S608
+                [(wanted[key], asset.pk, installed[key][0]) for key in upgraded],
+            )
     if removed:
-        Installation.objects.filter(pk__in=[installed[key][0] for key in removed]).delete()
-    if upgraded:
-        rows = [Installation(pk=installed[key][0], version=reported[key][:100]) for key in upgraded]
-        Installation.objects.bulk_update(rows, ["version"])
+        Installation.objects.filter(
+            asset=asset, product_id__in=[installed[key][0] for key in removed]
+        ).delete()
     if first:
         if added:
             history.record(
                 asset, EventKind.INVENTORY, field="software", new=f"{len(added)} packages"
             )
         return
-    events = [(EventKind.SOFTWARE_ADDED, key, "", reported[key]) for key in added]
+    events = [(EventKind.SOFTWARE_ADDED, key, "", wanted[key]) for key in added]
     events += [(EventKind.SOFTWARE_REMOVED, key, installed[key][1], "") for key in removed]
     events += [
-        (EventKind.SOFTWARE_CHANGED, key, installed[key][1], reported[key]) for key in upgraded
+        (EventKind.SOFTWARE_CHANGED, key, installed[key][1], wanted[key]) for key in upgraded
     ]
     for kind, (name, _vendor), old, new in events[:MAX_PACKAGE_EVENTS]:
         history.record(asset, kind, field=name[:50], old=old, new=new)
@@ -288,24 +307,34 @@ def _sync_software(
 
 
 def _products(keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """Product ids for (name, vendor) pairs, creating the missing ones."""
-    names = {name for name, _vendor in keys}
-    found = {
-        (name, vendor): pk
-        for pk, name, vendor in SoftwareProduct.objects.filter(name__in=names).values_list(
-            "pk", "name", "vendor"
-        )
-    }
-    missing = [key for key in keys if key not in found]
-    if missing:
+    """Product ids for (name, vendor) pairs, creating the missing ones. Plain SQL: the
+    ORM's IN lookup over hundreds of names cost more than the query itself."""
+    wanted = set(keys)
+    names = sorted({name for name, _vendor in wanted})
+    table = connection.ops.quote_name(SoftwareProduct._meta.db_table)
+    found: dict[tuple[str, str], int] = {}
+
+    def fetch() -> None:
+        with connection.cursor() as cursor:
+            for start in range(0, len(names), 500):
+                chunk = names[start : start + 500]
+                cursor.execute(
+                    f"SELECT id, name, vendor FROM {table} "  # noqa: S608 - placeholders only
+                    f"WHERE name IN ({', '.join(['%s'] * len(chunk))})",
+                    chunk,
+                )
+                for pk, name, vendor in cursor.fetchall():
+                    if (name, vendor) in wanted:
+                        found[(name, vendor)] = pk
+
+    fetch()
+    new = [key for key in keys if key not in found]
+    if new:
         SoftwareProduct.objects.bulk_create(
-            (SoftwareProduct(name=name, vendor=vendor) for name, vendor in missing),
+            (SoftwareProduct(name=name, vendor=vendor) for name, vendor in new),
             ignore_conflicts=True,
         )
-        for pk, name, vendor in SoftwareProduct.objects.filter(
-            name__in={name for name, _v in missing}
-        ).values_list("pk", "name", "vendor"):
-            found[(name, vendor)] = pk
+        fetch()
     return found
 
 

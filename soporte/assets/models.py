@@ -134,8 +134,8 @@ class Asset(models.Model):
     )
     last_inventory_at = models.DateTimeField(_("last inventory"), null=True, blank=True)
     stale = models.BooleanField(_("stale"), default=False)
-    # SHA-256 of the last inventory report and of its package list: an unchanged report
-    # costs one UPDATE.
+    # SHA-256 of the last inventory report as sent, and of its package list: an
+    # unchanged report costs one UPDATE.
     inventory_hash = models.CharField(max_length=64, blank=True, editable=False)
     software_hash = models.CharField(max_length=64, blank=True, editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -163,6 +163,11 @@ class Asset(models.Model):
             models.Index(fields=["hostname"], name="asset_hostname"),
             models.Index(fields=["updated_at", "id"], name="asset_updated"),
             models.Index(fields=["stale", "last_inventory_at"], name="asset_stale"),
+            models.Index(
+                fields=["inventory_hash"],
+                condition=~Q(inventory_hash=""),
+                name="asset_inventory_hash",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from soporte.lib.schema import AwareDatetime, Id, text
 
@@ -306,36 +306,50 @@ class ImportOut(Schema):
     finished_at: datetime | None
 
 
-class Disk(Schema):
-    name: text(100) = ""
-    mountpoint: text(200) = ""
-    fstype: text(50) = ""
+# -- the inventory agent's report ----------------------------------------------------
+
+
+def plain(max_length: int, min_length: int = 0):
+    """Bounded, NUL-free text checked inside pydantic-core (no Python call per value:
+    a report has thousands)."""
+    return Annotated[
+        str, Field(min_length=min_length, max_length=max_length, pattern=r"^[^\x00]*$")
+    ]
+
+
+class Disk(BaseModel):
+    name: plain(100) = ""
+    mountpoint: plain(200) = ""
+    fstype: plain(50) = ""
     size_gb: float | None = Field(None, ge=0, le=1e9)
 
 
-class Nic(Schema):
-    name: text(100) = ""
-    mac: text(64) = ""
-    ips: list[text(64)] = Field(default_factory=list, max_length=64)
+class Nic(BaseModel):
+    name: plain(100) = ""
+    mac: plain(64) = ""
+    ips: list[plain(64)] = Field(default_factory=list, max_length=64)
 
 
-class Package(Schema):
-    name: text(200, 1)
-    version: text(100) = ""
-    vendor: text(200) = ""
+class Package(BaseModel):
+    name: plain(200, 1)
+    version: plain(100) = ""
+    vendor: plain(200) = ""
 
 
-class InventoryIn(Schema):
-    agent_version: text(20) = ""
-    hardware_uuid: text(64) = ""
-    serial: text(100) = ""
-    hostname: text(253) = ""
-    manufacturer: text(100) = ""
-    model: text(100) = ""
-    chassis: text(20) = ""
-    os_name: text(100) = ""
-    os_version: text(100) = ""
-    cpu: text(200) = ""
+class InventoryIn(BaseModel):
+    """What soporte-agent posts. Plain pydantic models: a report holds thousands of
+    packages, and ninja's Schema (made to read ORM objects) costs more per object."""
+
+    agent_version: plain(20) = ""
+    hardware_uuid: plain(64) = ""
+    serial: plain(100) = ""
+    hostname: plain(253) = ""
+    manufacturer: plain(100) = ""
+    model: plain(100) = ""
+    chassis: plain(20) = ""
+    os_name: plain(100) = ""
+    os_version: plain(100) = ""
+    cpu: plain(200) = ""
     ram_mb: int | None = Field(None, ge=0, le=2_147_483_647)
     disks: list[Disk] = Field(default_factory=list, max_length=64)
     interfaces: list[Nic] = Field(default_factory=list, max_length=128)
