@@ -62,7 +62,11 @@ def ensure_venv():
 
 
 def run_peer(
-    tickets: int = 100_000, create: int = 2000, requests: int = 200, mail_dir: str | None = None
+    tickets: int = 100_000,
+    create: int = 2000,
+    requests: int = 200,
+    mail_dir: str | None = None,
+    only: str | None = None,
 ) -> dict:
     """Measure the peer; returns its result dict, or {"error": reason}."""
     try:
@@ -84,6 +88,8 @@ def run_peer(
         ]
         if mail_dir:
             cmd.append(f"--mail-corpus={mail_dir}")
+        if only:
+            cmd.append(f"--only={only}")
         # stderr is inherited so the worker's progress shows up live.
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env, timeout=RUN_TIMEOUT)
         lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]

@@ -13,9 +13,12 @@ class MailboxAdmin(admin.ModelAdmin):
 
 @admin.register(RawMessage)
 class RawMessageAdmin(admin.ModelAdmin):
-    """Inbound mail as received; the quarantine is the 'Quarantined' filter."""
+    """Inbound mail as received; the quarantine is the 'Quarantined' filter, mail refused
+    as too large (recorded without its body) the 'Refused' one."""
 
-    list_display = ["received_at", "sender", "subject", "source", "status", "error", "ticket"]
+    list_display = [
+        "received_at", "sender", "subject", "source", "size", "status", "error", "ticket",
+    ]  # fmt: skip
     list_filter = ["status", "source"]
     search_fields = ["sender", "subject", "mail_id"]
     list_select_related = ["ticket"]

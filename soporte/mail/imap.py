@@ -16,9 +16,6 @@ import os
 import re
 import ssl
 from collections.abc import Iterator
-from email import policy
-from email.parser import BytesHeaderParser
-from email.utils import parseaddr
 
 from django.conf import settings
 from django.utils import timezone
@@ -34,6 +31,10 @@ TIMEOUT_SECONDS = 60
 # FETCH_BYTES so a batch of large messages does not sit in memory at once.
 BATCH_SIZE = 50
 FETCH_BYTES = 8 * 1024 * 1024
+# A message refused as too large gets this keyword beside the usual \Seen (or move),
+# so a person looking at the mailbox sees why it was not taken.
+REFUSED_KEYWORD = "SoporteTooLarge"
+HEADER_BYTES = 256 * 1024  # of a refused message, enough to record it and answer it
 
 _UID = re.compile(rb"\bUID (\d+)")
 _SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
@@ -69,10 +70,12 @@ def poll_mailbox(mailbox: Mailbox, *, password: str | None = None) -> int:
     1. Connect (IMAPS, STARTTLS or plain) and log in; the password comes from the
        environment variable the mailbox names unless given.
     2. Select the folder; a UIDVALIDITY other than the stored one resets `last_uid`.
-    3. UID SEARCH for UIDs above `last_uid`, then per batch: sizes first, oversized
-       messages are refused without downloading them, the others fetched and stored.
-    4. Mark the batch processed on the server (\\Seen, or moved), then advance
-       `last_uid`: a crash in between only means fetching again, deduplicated.
+    3. UID SEARCH for UIDs above `last_uid`, then per batch: sizes first; a message
+       over MAIL_MAX_BYTES is refused from its headers alone (recorded and its sender
+       told, see oversize.py), the others fetched and stored.
+    4. Mark the batch processed on the server (\\Seen, or moved; refused ones also get
+       REFUSED_KEYWORD), then advance `last_uid`: a crash in between only means
+       fetching again, deduplicated (a refused message is recorded and answered once).
     5. Record the poll time and the error (empty when it went well).
     Connection, login and protocol errors are recorded in `last_error`, not raised.
     """
@@ -144,14 +147,17 @@ class _Poll:
         wanted = [uid for uid in batch if uid in sizes and sizes[uid] <= limit]
         bodies: dict[int, bytes] = {}
         done: list[int] = []  # stored (or stored before): to mark on the server
+        refused: list[int] = []  # recorded as too large (now or before)
         handled = 0  # every UID up to this one is taken care of
         try:
             for uid in batch:
                 if uid not in sizes:
                     pass  # expunged by someone else since the search
                 elif sizes[uid] > limit:
-                    sender, subject = self._sender_and_subject(uid)
-                    refuse_oversized(self.mailbox, uid, sizes[uid], sender, subject)
+                    header_block = self._header_block(uid)
+                    if header_block is not None:
+                        refuse_oversized(header_block, size=sizes[uid], mailbox=self.mailbox)
+                        refused.append(uid)
                 else:
                     if uid not in bodies:
                         bodies = self._bodies(_group(wanted, sizes, start=uid))
@@ -163,8 +169,10 @@ class _Poll:
                 handled = uid
         finally:
             # Whatever was stored is marked and remembered, even when a later one failed.
-            if done:
-                self._mark(done)
+            if refused:
+                self._flag_refused(refused)
+            if done or refused:
+                self._mark(sorted(done + refused))
             if handled:
                 self._advance(handled)
 
@@ -184,16 +192,25 @@ class _Poll:
         data = _ok(self.imap.uid("FETCH", _uid_set(uids), "(UID BODY.PEEK[])"), "UID FETCH")
         return {uid: literal for uid, head, literal in _literals(data) if b"BODY[]" in head}
 
-    def _sender_and_subject(self, uid: int) -> tuple[str, str]:
-        fields = "(UID BODY.PEEK[HEADER.FIELDS (FROM SUBJECT)])"
+    def _header_block(self, uid: int) -> bytes | None:
+        """The header block of one message (its first HEADER_BYTES); None when the
+        message is gone meanwhile."""
+        fields = f"(UID BODY.PEEK[HEADER]<0.{HEADER_BYTES}>)"
         data = _ok(self.imap.uid("FETCH", str(uid), fields), "UID FETCH")
-        for _, _, literal in _literals(data):
-            try:
-                headers = BytesHeaderParser(policy=policy.default).parsebytes(literal)
-                return parseaddr(str(headers.get("From", "")))[1], str(headers.get("Subject", ""))
-            except Exception:  # noqa: BLE001 - a broken header must not stop the poll
-                break
-        return "", ""
+        for found, head, literal in _literals(data):
+            if found == uid and b"BODY[HEADER]" in head:
+                return literal
+        return None
+
+    def _flag_refused(self, uids: list[int]) -> None:
+        try:
+            typ, data = self.imap.uid(
+                "STORE", _uid_set(uids), "+FLAGS.SILENT", f"({REFUSED_KEYWORD})"
+            )
+        except imaplib.IMAP4.error as error:
+            typ, data = "BAD", [str(error).encode()]
+        if typ != "OK":  # a server without keywords: \Seen or the move still happen
+            logger.info("Mailbox %s: could not flag refused mail: %s", self.mailbox.pk, data)
 
     def _mark(self, uids: list[int]) -> None:
         imap, uid_set = self.imap, _uid_set(uids)

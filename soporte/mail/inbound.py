@@ -4,6 +4,7 @@ store the bytes and commit, then process in a background task."""
 from __future__ import annotations
 
 import hashlib
+import re
 from email import policy
 from email.parser import BytesHeaderParser
 from email.utils import parseaddr
@@ -13,13 +14,19 @@ from django.db import IntegrityError, transaction
 from .models import Mailbox, RawMessage, Source
 from .tasks import process_raw
 
+HEADER_BYTES = 262_144  # headers longer than this are not read here (the parser reads them)
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 
-def _headers(raw: bytes) -> dict[str, str]:
+
+def read_headers(raw: bytes) -> dict[str, str]:
     """Message-ID, From and Subject, read once and tolerantly: a broken header must not
     stop the message being stored (the parser reports it later)."""
     wanted = {"message-id": "", "from": "", "subject": ""}
+    # Only the header block: the header parser would otherwise split the body into lines.
+    end = _BLANK_LINE.search(raw, 0, HEADER_BYTES)
     try:
-        headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw[:262_144])
+        block = raw[: end.end() if end else HEADER_BYTES]
+        headers = BytesHeaderParser(policy=policy.compat32).parsebytes(block)
         for name in wanted:
             wanted[name] = str(headers.get(name) or "").replace("\x00", "").strip()
     except Exception:  # noqa: BLE001, S110 - storing comes first
@@ -29,7 +36,7 @@ def _headers(raw: bytes) -> dict[str, str]:
 
 def dedupe_key(raw: bytes, message_id: str | None = None) -> str:
     if message_id is None:
-        message_id = _headers(raw)["message-id"].strip("<>")
+        message_id = read_headers(raw)["message-id"].strip("<>")
     basis = f"mid:{message_id}" if message_id else "sha:" + hashlib.sha256(raw).hexdigest()
     return hashlib.sha256(basis.encode("utf-8", "replace")).hexdigest()
 
@@ -39,12 +46,12 @@ def store_raw(
 ) -> tuple[RawMessage, bool]:
     """Store one message; (stored row, True) or (the earlier copy, False) when the same
     message came before. Processing is scheduled after the commit."""
-    headers = _headers(raw)
+    headers = read_headers(raw)
     message_id = headers["message-id"].strip("<>")
     key = dedupe_key(raw, message_id)
-    existing = RawMessage.objects.filter(dedupe_key=key).first()
-    if existing is not None:
-        return existing, False
+    # Most mail is new, so the check loads no columns; a copy is loaded when it is one.
+    if RawMessage.objects.filter(dedupe_key=key).exists():
+        return RawMessage.objects.get(dedupe_key=key), False
     sender = parseaddr(headers["from"])[1].lower()[:254]
     try:
         with transaction.atomic():

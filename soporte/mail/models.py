@@ -67,10 +67,13 @@ class RawStatus(models.TextChoices):
     PENDING = "pending", _("Waiting")
     DONE = "done", _("Processed")
     QUARANTINED = "quarantined", _("Quarantined")
+    # Over MAIL_MAX_BYTES: recorded (headers only) and answered, never processed.
+    REFUSED = "refused", _("Refused: too large")
 
 
 class RawMessage(models.Model):
-    """An inbound message exactly as received, committed before it is parsed."""
+    """An inbound message exactly as received, committed before it is parsed; for one
+    refused as too large, only its size, sender and subject (`raw` stays empty)."""
 
     # Unique: "mid:" + the Message-ID, or "sha:" + the content hash when it has none,
     # hashed to a fixed length; the same message delivered twice is stored once.
@@ -121,6 +124,7 @@ class OutboundKind(models.TextChoices):
     REPLY = "reply", _("Agent reply")
     STATUS = "status", _("Status change")
     RESOLVED = "resolved", _("Resolution")
+    REFUSED = "refused", _("Message too large")
 
 
 class OutboundStatus(models.TextChoices):
@@ -131,9 +135,14 @@ class OutboundStatus(models.TextChoices):
 
 class OutboundMail(models.Model):
     """One email we send, recorded before sending so it is sent once and its failures
-    show on the ticket."""
+    show on the ticket. Mail about a refused message has no ticket, only that message."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="outbound_mail")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="outbound_mail"
+    )
+    raw = models.ForeignKey(
+        RawMessage, on_delete=models.CASCADE, null=True, blank=True, related_name="outbound_mail"
+    )
     message = models.ForeignKey(Message, on_delete=models.SET_NULL, null=True, blank=True)
     kind = models.CharField(max_length=8, choices=OutboundKind.choices)
     # What makes it unique: e.g. "reply:<message id>:<address>"; sending twice is impossible.
@@ -153,4 +162,5 @@ class OutboundMail(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.kind} #{self.ticket_id} -> {', '.join(self.to)}"
+        about = f"#{self.ticket_id}" if self.ticket_id else f"mail {self.raw_id}"
+        return f"{self.kind} {about} -> {', '.join(self.to)}"

@@ -17,7 +17,9 @@ import logging
 import secrets
 import smtplib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
@@ -25,11 +27,12 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Value
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 from soporte.accounts.models import User
 from soporte.lib.html import sanitize_html, text_to_html
@@ -62,6 +65,7 @@ AUTO_SUBMITTED = {
     OutboundKind.ACKNOWLEDGEMENT: "auto-replied",
     OutboundKind.STATUS: "auto-generated",
     OutboundKind.RESOLVED: "auto-generated",
+    OutboundKind.REFUSED: "auto-replied",
 }
 MAX_REFERENCES = 20
 SEND_TIMEOUT = 60  # seconds, when EMAIL_TIMEOUT is not set: a hung server must not hang a worker
@@ -94,44 +98,45 @@ def own_addresses() -> set[str]:
 class _Planned:
     kind: str
     ref: int  # the message (replies) or the event (the rest) the mail is about
-    message: Message | None
+    message_id: int | None  # the reply it carries
     people: list[User]
     exclude: User | None  # never mailed: the author of the change
 
 
 def notify(
-    ticket_id: int, event_kinds: list[str], acting_user_id: int | None
+    ticket_id: int, events: list[int] | list[str], acting_user_id: int | None
 ) -> list[OutboundMail]:
-    """Record the mail a committed change calls for; it is sent after commit.
+    """The job's side of record_for(): load the ticket and the change's events, given
+    their ids (jobs queued before the signal carried events name their kinds instead:
+    the newest events of those kinds by the same actor)."""
+    opened_by_robot = Ticket.tags.through.objects.filter(
+        ticket_id=OuterRef("pk"), tag__name=AUTO_REPLY_TAG
+    )
+    ticket = (
+        Ticket.objects.select_related("requester")
+        .annotate(opened_by_robot=Exists(opened_by_robot))
+        .filter(pk=ticket_id)
+        .first()
+    )
+    if ticket is None or not events:
+        return []
+    return record_for(ticket, _events(ticket, events, acting_user_id))
 
-    1. The change's events are, for each of its kinds, the newest ones of that kind by
-       the same actor (the signal carries kinds, not ids: this runs right after the
-       commit, so they are the change's own; a wrong guess finds an already recorded
-       dedupe key and sends nothing).
-    2. created -> an acknowledgement to the requester, unless an auto-reply opened it;
+
+def record_for(ticket: Ticket, events: list[TicketEvent]) -> list[OutboundMail]:
+    """Record the mail one change of the ticket calls for; it is sent after commit.
+
+    1. created -> an acknowledgement to the requester, unless an auto-reply opened it;
        replied (an agent's public reply) -> the requester and the CC, never the author;
        status_changed to resolved or pending customer, while the ticket still has that
        status -> the requester and the CC, never the person who changed it; pending
        customer says nothing when the same change carried a reply, which says it better.
-    3. One row per address, skipping people without an address, inactive accounts and
-       our own addresses; a dedupe_key already recorded is skipped, so running notify
-       twice sends nothing new.
+    2. One row per address, skipping people without an address, inactive accounts and
+       our own addresses; a dedupe_key already recorded is skipped, so recording twice
+       sends nothing new.
     Returns the rows recorded by this call.
     """
-    counts = Counter(kind for kind in event_kinds if kind in NOTIFYING_EVENTS)
-    if not counts:
-        return []
-    ticket = Ticket.objects.select_related("requester").filter(pk=ticket_id).first()
-    if ticket is None:
-        return []
-    chosen: list[TicketEvent] = []
-    for kind, count in counts.items():
-        chosen += (
-            TicketEvent.objects.filter(ticket=ticket, kind=kind, actor_id=acting_user_id)
-            .select_related("actor")
-            .order_by("-id")[:count]
-        )
-    chosen.sort(key=lambda event: event.pk)
+    replied = any(event.kind == EventKind.REPLIED for event in events)
     watchers: list[User] | None = None
 
     def requester_and_cc() -> list[User]:
@@ -141,31 +146,79 @@ def notify(
         return [ticket.requester, *watchers]
 
     planned: list[_Planned] = []
-    for event in chosen:
+    for event in sorted(events, key=lambda event: event.pk):
         if event.kind == EventKind.CREATED:
-            if not ticket.tags.filter(name=AUTO_REPLY_TAG).exists():
-                first = ticket.messages.order_by("id").first()
+            if not _opened_by_robot(ticket):
                 planned.append(
-                    _Planned(
-                        OutboundKind.ACKNOWLEDGEMENT, event.pk, first, [ticket.requester], None
-                    )
+                    _Planned(OutboundKind.ACKNOWLEDGEMENT, event.pk, None, [ticket.requester], None)
                 )
         elif event.kind == EventKind.REPLIED:
             message = _public_agent_reply(ticket, event)
             if message is not None:
                 planned.append(
                     _Planned(
-                        OutboundKind.REPLY, message.pk, message, requester_and_cc(), message.author
+                        OutboundKind.REPLY,
+                        message.pk,
+                        message.pk,
+                        requester_and_cc(),
+                        message.author,
                     )
                 )
         elif event.new in STATUS_MAIL and event.new == ticket.status:
             kind = STATUS_MAIL[Status(event.new)]
-            if kind == OutboundKind.STATUS and EventKind.REPLIED in event_kinds:
+            if kind == OutboundKind.STATUS and replied:
                 continue
             planned.append(_Planned(kind, event.pk, None, requester_and_cc(), event.actor))
     if not planned:
         return []
     return _record(ticket, planned)
+
+
+def _opened_by_robot(ticket: Ticket) -> bool:
+    known = getattr(ticket, "opened_by_robot", None)  # notify() asks in its query
+    if known is None:
+        return ticket.tags.filter(name=AUTO_REPLY_TAG).exists()
+    return bool(known)
+
+
+# Set while inbound mail is processed, which already runs in a worker: the mail its
+# changes call for is recorded in the change's own transaction, not by one more job.
+_recording_now: ContextVar[bool] = ContextVar("mail_recording_now", default=False)
+
+
+@contextmanager
+def recording_now() -> Iterator[None]:
+    token = _recording_now.set(True)
+    try:
+        yield
+    finally:
+        _recording_now.reset(token)
+
+
+def records_now() -> bool:
+    return _recording_now.get()
+
+
+def may_call_for_mail(event: TicketEvent) -> bool:
+    """Whether an event just written might call for mail, judged without a query: the
+    receiver queues no job for the others (notify() decides for those that might)."""
+    if event.kind == EventKind.CREATED:
+        return True
+    if event.kind == EventKind.REPLIED:
+        return event.actor is not None and event.actor.is_agent
+    return event.kind == EventKind.STATUS_CHANGED and event.new in STATUS_MAIL
+
+
+def _events(ticket: Ticket, refs: list[int] | list[str], acting_user_id: int | None):
+    """The change's notifying events, oldest first: by id, or (older jobs) by kind."""
+    events = TicketEvent.objects.filter(ticket=ticket, kind__in=NOTIFYING_EVENTS)
+    events = events.select_related("actor")
+    if all(isinstance(ref, int) for ref in refs):
+        return list(events.filter(pk__in=refs).order_by("id"))
+    chosen: list[TicketEvent] = []
+    for kind, count in Counter(str(ref) for ref in refs).items():
+        chosen += events.filter(kind=kind, actor_id=acting_user_id).order_by("-id")[:count]
+    return sorted(chosen, key=lambda event: event.pk)
 
 
 def _public_agent_reply(ticket: Ticket, event: TicketEvent) -> Message | None:
@@ -223,23 +276,16 @@ def _record(ticket: Ticket, planned: list[_Planned]) -> list[OutboundMail]:
     ]
     if not wanted:
         return []
-    known = set(
-        OutboundMail.objects.filter(dedupe_key__in=[key for *_, key in wanted]).values_list(
-            "dedupe_key", flat=True
-        )
-    )
     subject = f"[#{ticket.number}] {ticket.subject}"
     recorded: list[OutboundMail] = []
     with transaction.atomic():
         for plan, address, key in wanted:
-            if key in known:
-                continue
             mail_id = new_mail_id(ticket)
             try:
                 with transaction.atomic():
                     outbound = OutboundMail.objects.create(
                         ticket=ticket,
-                        message=plan.message,
+                        message_id=plan.message_id,
                         kind=plan.kind,
                         dedupe_key=key,
                         to=[address],
@@ -248,13 +294,43 @@ def _record(ticket: Ticket, planned: list[_Planned]) -> list[OutboundMail]:
                     )
                     KnownMessageId.objects.create(mail_id=mail_id, ticket=ticket)
             except IntegrityError:
-                continue  # recorded meanwhile by another run of the same notification
+                # Recorded before: notify ran again (a retried job), or another run of
+                # the same notification got there first. Unique keys decide, not a read.
+                continue
             recorded.append(outbound)
         from .tasks import send_outbound
 
         for outbound in recorded:
             send_outbound.enqueue(outbound.pk)
     return recorded
+
+
+def record_refusal(raw: RawMessage) -> OutboundMail | None:
+    """Record the mail telling the sender of `raw` (refused as too large, see
+    oversize.py) that it was not delivered; sent after commit, like any other mail.
+    None when it was recorded before. The caller decided the sender may be answered."""
+    from .tasks import send_outbound
+
+    address = raw.sender
+    language = _language(_account(address))
+    with translation.override(language):
+        subject = _("Not delivered, too large: %(subject)s") % {
+            "subject": raw.subject or _("(no subject)")
+        }
+    try:
+        with transaction.atomic():
+            outbound = OutboundMail.objects.create(
+                raw=raw,
+                kind=OutboundKind.REFUSED,
+                dedupe_key=dedupe_key(OutboundKind.REFUSED, raw.pk, address),
+                to=[address],
+                subject=subject[:998],
+                mail_id=f"soporte.refused.{raw.pk}.{secrets.token_hex(8)}@{settings.MAIL_DOMAIN}",
+            )
+    except IntegrityError:
+        return None
+    send_outbound.enqueue(outbound.pk)
+    return outbound
 
 
 # -- what a mail looks like ---------------------------------------------------------
@@ -264,6 +340,8 @@ def build_message(outbound: OutboundMail) -> EmailMultiAlternatives:
     """The mail as its recipient reads it: text and HTML in their language, subject
     with the [#number] token, our Message-ID, and the thread it continues."""
     ticket = outbound.ticket
+    if ticket is None:
+        return _build_refusal(outbound)
     person = _person(ticket, outbound.to)
     language = _language(person)
     with translation.override(language):
@@ -292,6 +370,43 @@ def build_message(outbound: OutboundMail) -> EmailMultiAlternatives:
     return mail
 
 
+def _build_refusal(outbound: OutboundMail) -> EmailMultiAlternatives:
+    """The bounce of a message refused as too large: what was refused, its size and the
+    limit, in the sender's language; it answers that message, and says it is automatic
+    so that no robot answers it."""
+    raw = RawMessage.objects.select_related("mailbox").defer("raw").get(pk=outbound.raw_id)
+    person = _account(outbound.to[0]) if outbound.to else None
+    support = raw.mailbox.address if raw.mailbox else parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    with translation.override(_language(person)):
+        context = {
+            "subject": outbound.subject,
+            "name": (person.get_full_name() or person.first_name) if person else "",
+            "refused_subject": raw.subject or _("(no subject)"),
+            "received_at": raw.received_at,
+            "size": raw.size,
+            "limit": settings.MAIL_MAX_BYTES,
+            "support": support,
+        }
+        text = render_to_string("mail/refused.txt", context)
+        html = render_to_string("mail/refused.html", context)
+    headers = {
+        "Message-ID": f"<{outbound.mail_id}>",
+        "Auto-Submitted": AUTO_SUBMITTED[OutboundKind.REFUSED],
+        "X-Auto-Response-Suppress": "All",
+    }
+    if raw.mail_id:
+        headers["In-Reply-To"] = headers["References"] = f"<{raw.mail_id}>"
+    mail = EmailMultiAlternatives(
+        subject=outbound.subject,
+        body=text,
+        from_email=raw.mailbox.address if raw.mailbox else settings.DEFAULT_FROM_EMAIL,
+        to=list(outbound.to),
+        headers=headers,
+    )
+    mail.attach_alternative(html, "text/html")
+    return mail
+
+
 def sender_address(ticket: Ticket) -> str:
     """The team's mailbox, so answers come back to its queue; else the default."""
     if ticket.team_id:
@@ -305,21 +420,24 @@ def thread_ids(outbound: OutboundMail) -> list[str]:
     """The Message-IDs this mail follows, oldest first: mail received on the ticket and
     mail sent about it before (not the copies of this same notification to others, nor
     mail that never left). The first and the newest are kept when there are many."""
-    entries = [
-        (received, mail_id)
-        for received, mail_id in RawMessage.objects.filter(ticket_id=outbound.ticket_id)
+    received = (
+        RawMessage.objects.filter(ticket_id=outbound.ticket_id)
         .exclude(mail_id="")
-        .values_list("received_at", "mail_id")
-    ]
+        .values_list("received_at", Value(0), "mail_id")
+        .order_by()
+    )
     sibling_prefix = outbound.dedupe_key.rsplit(":", 1)[0] + ":"
-    entries += (
+    sent = (
         OutboundMail.objects.filter(ticket_id=outbound.ticket_id, id__lt=outbound.pk)
         .exclude(status=OutboundStatus.FAILED)
         .exclude(dedupe_key__startswith=sibling_prefix)
-        .values_list("created_at", "mail_id")
+        .values_list("created_at", Value(1), "mail_id")
+        .order_by()
     )
+    # One query; at the same instant, what was received comes first.
+    entries = list(received.union(sent, all=True))
     ids: list[str] = []
-    for _when, mail_id in sorted(entries, key=lambda entry: entry[0]):
+    for *_when, mail_id in sorted(entries):
         if mail_id and mail_id not in ids:
             ids.append(mail_id)
     if len(ids) > MAX_REFERENCES:
@@ -332,9 +450,15 @@ def _person(ticket: Ticket, to: list[str]) -> User | None:
     address = (to[0] if to else "").lower()
     if not address:
         return None
-    for person in (ticket.requester, *ticket.watchers.all()):
+    if (ticket.requester.email or "").strip().lower() == address:
+        return ticket.requester  # most mail: no query
+    for person in ticket.watchers.all():
         if (person.email or "").strip().lower() == address:
             return person
+    return _account(address)
+
+
+def _account(address: str) -> User | None:
     return User.objects.filter(email__iexact=address).order_by("id").first()
 
 
@@ -375,26 +499,34 @@ def _context(outbound: OutboundMail, ticket: Ticket, person: User | None) -> dic
 # -- sending once -------------------------------------------------------------------
 
 
-def deliver(outbound_id: int, *, attempt: int, last: bool) -> str:
-    """Send one recorded mail as attempt number ``attempt``; "sent", "failed", or
-    "skipped" (already sent, failed, or taken by another run). Raises the delivery
-    error when a retry should follow.
+def deliver(outbound_id: int, *, max_attempts: int) -> str:
+    """Send one recorded mail; "sent", "failed", or "skipped" (gone, already sent or
+    failed, or taken by another run). Raises the delivery error when a retry should
+    follow.
 
-    1. Claim: attempts goes from attempt - 1 to attempt only while the row is pending,
-       so a duplicate or stale run of the task never sends.
+    1. Claim: attempts goes from n to n + 1 only while the row is still pending with n
+       attempts, so a duplicate or stale run of the job never sends.
     2. Send; mark sent right away.
-    3. On an error, store it; a permanent refusal (5xx) or the last attempt marks the
-       mail failed, which the ticket shows (failed_mail).
+    3. On an error, store it; a permanent refusal (5xx) or attempt number
+       ``max_attempts`` marks the mail failed, which the ticket shows (failed_mail).
     """
+    outbound = (
+        OutboundMail.objects.select_related(
+            "ticket", "ticket__requester", "message", "message__author"
+        )
+        .filter(pk=outbound_id, status=OutboundStatus.PENDING)
+        .first()
+    )
+    if outbound is None:
+        return "skipped"
+    attempt = outbound.attempts + 1
     claimed = OutboundMail.objects.filter(
-        pk=outbound_id, status=OutboundStatus.PENDING, attempts=attempt - 1
+        pk=outbound_id, status=OutboundStatus.PENDING, attempts=outbound.attempts
     ).update(attempts=attempt)
     if not claimed:
         return "skipped"
+    outbound.attempts, last = attempt, attempt >= max_attempts
     row = OutboundMail.objects.filter(pk=outbound_id, attempts=attempt)
-    outbound = OutboundMail.objects.select_related(
-        "ticket", "ticket__requester", "message", "message__author"
-    ).get(pk=outbound_id)
     try:
         mail = build_message(outbound)
     except Exception as error:  # noqa: BLE001 - a broken mail must show, not vanish

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.db import transaction
 from django.dispatch import receiver
 
 from soporte.tickets.signals import ticket_changed
@@ -13,14 +14,25 @@ log = logging.getLogger(__name__)
 
 @receiver(ticket_changed, dispatch_uid="mail.notify_on_ticket_change")
 def notify_on_ticket_change(
-    sender, *, ticket_id: int, event_kinds: list[str], acting_user_id: int | None, **kwargs
+    sender, *, ticket_id: int, ticket, events: list, acting_user_id: int | None, **kwargs
 ) -> None:
-    """Queue the job that records and sends the mail the change calls for: the request
-    that made the change does not wait for it. Sent inside the change's transaction, so
-    the job is committed with the change or not at all."""
-    from .outbound import NOTIFYING_EVENTS
+    """Queue the job that records and sends the mail the change calls for, naming the
+    events it is about: the request that made the change does not wait for it. Sent
+    inside the change's transaction, so the job is committed with the change or not at
+    all. Inbound mail processing (already a job) records the mail right here instead;
+    should that fail, the job does it."""
+    from .outbound import may_call_for_mail, record_for, records_now
     from .tasks import notify_change
 
-    if not NOTIFYING_EVENTS.intersection(event_kinds):
-        return  # notes, assignments, escalations...: nothing to mail, nothing to queue
-    notify_change.enqueue(ticket_id, list(event_kinds), acting_user_id)
+    chosen = [event for event in events if may_call_for_mail(event)]
+    if not chosen:
+        return  # notes, requesters' replies, assignments...: nothing to mail, no job
+    if records_now():
+        try:
+            with transaction.atomic():
+                record_for(ticket, chosen)
+        except Exception:  # noqa: BLE001 - the job below records it instead
+            log.exception("Mail about ticket %s not recorded in its change; queued", ticket_id)
+        else:
+            return
+    notify_change.enqueue(ticket_id, [event.pk for event in chosen], acting_user_id)

@@ -2,8 +2,9 @@
 
 Each stored message is processed exactly once: the row is locked (PostgreSQL) or the
 database write lock is held (SQLite) for one transaction that parses, threads, writes
-the ticket or reply, and marks the row done. A crash rolls all of it back and the row
-is still waiting; a failure leaves it in quarantine with the reason, retryable.
+the ticket or reply, records the mail it calls for (the acknowledgement: see
+receivers.py), and marks the row done. A crash rolls all of it back and the row is
+still waiting; a failure leaves it in quarantine with the reason, retryable.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from soporte.tickets import services as tickets
 from soporte.tickets.models import Channel, Message, Status, Ticket
 
 from .models import KnownMessageId, OutboundMail, OutboundStatus, RawMessage, RawStatus
+from .outbound import recording_now
 
 if TYPE_CHECKING:
     from .parse import ParsedAttachment, ParsedMail
@@ -59,8 +61,9 @@ def process_raw_message(raw_id: int) -> RawMessage | None:
             return None
         raw.attempts += 1
         try:
-            with transaction.atomic():
-                ticket, message = _process(raw)
+            # The mail the change calls for (the acknowledgement) is recorded within it.
+            with transaction.atomic(), recording_now():
+                ticket, message_id = _process(raw)
         except (ParseError, ServiceError) as error:
             _quarantine(raw, str(getattr(error, "message", error)))
         except Exception as error:  # noqa: BLE001 - a bug must not lose the message
@@ -68,7 +71,7 @@ def process_raw_message(raw_id: int) -> RawMessage | None:
             _quarantine(raw, f"{type(error).__name__}: {error}")
         else:
             raw.status, raw.error = RawStatus.DONE, ""
-            raw.ticket, raw.message = ticket, message
+            raw.ticket, raw.message_id = ticket, message_id
             raw.processed_at = timezone.now()
             raw.save(
                 update_fields=["status", "error", "ticket", "message", "processed_at", "attempts"]
@@ -107,15 +110,17 @@ def retry(raw_id: int, *, acting_user: User) -> RawMessage:
 # -- the steps ----------------------------------------------------------------------
 
 
-def _process(raw: RawMessage) -> tuple[Ticket | None, Message | None]:
+def _process(raw: RawMessage) -> tuple[Ticket | None, int | None]:
     """1. parse; 2. bounces go to the ticket they concern; 3. the sender's hourly
     limit; 4. thread to a ticket; 5. the sender becomes a user; 6. new ticket, reply,
-    or (for someone who may not see the ticket) an internal note."""
+    or (for someone who may not see the ticket) an internal note. Returns the ticket
+    and the id of the message written on it."""
     from .parse import parse
 
     mail = parse(bytes(raw.raw))
     if mail.is_bounce:
-        return _bounce(mail, accounts.system_user())
+        ticket, note = _bounce(mail, accounts.system_user())
+        return ticket, note.pk if note else None
     _check_rate(raw, mail)
     ticket = find_ticket(mail)
     sender = sender_user(mail)
@@ -139,8 +144,10 @@ def _process(raw: RawMessage) -> tuple[Ticket | None, Message | None]:
             watchers=_known_people(mail.cc),
             files=files,
         )
-        message = ticket.messages.order_by("id").first()
-    elif policy.can_view(sender, ticket):
+        first = ticket.messages.order_by("id").values_list("pk", flat=True).first()
+        remember_id(mail.message_id, ticket)
+        return ticket, first
+    if policy.can_view(sender, ticket):
         message = tickets.reply(
             ticket,
             acting_user=sender,
@@ -161,7 +168,7 @@ def _process(raw: RawMessage) -> tuple[Ticket | None, Message | None]:
             files=files,
         )
     remember_id(mail.message_id, ticket)
-    return ticket, message
+    return ticket, message.pk
 
 
 def remember_id(mail_id: str, ticket: Ticket) -> None:
@@ -208,22 +215,15 @@ def sender_user(mail: ParsedMail) -> User:
     address = mail.from_address
     if not address or "@" not in address:
         raise Refused(_("The message has no usable sender address."))
-    user = User.objects.filter(email__iexact=address).order_by("id").first()
+    user = account_of(address)
     if user is not None:
         if not user.is_active:
             raise Refused(_("The sender's account %(address)s is disabled.") % {"address": address})
         return user
-    rule = settings.MAIL_UNKNOWN_SENDERS
-    domain = address.rsplit("@", 1)[1]
-    owner = OrganizationDomain.objects.filter(domain=domain).select_related("organization").first()
-    if rule == "known_users" or (rule == "known_domains" and owner is None):
-        raise Refused(
-            _("%(address)s is not a known sender, and this help desk only takes mail from %(who)s.")
-            % {
-                "address": address,
-                "who": _("known users") if rule == "known_users" else _("known domains"),
-            }
-        )
+    owner = domain_owner(address)
+    refusal = unknown_sender_refusal(address, owner)
+    if refusal:
+        raise Refused(refusal)
     name = mail.from_name.strip()
     first, _sep, last = name.partition(" ")
     return accounts.create_user(
@@ -235,6 +235,30 @@ def sender_user(mail: ParsedMail) -> User:
         last_name=last[:150],
         organization=owner.organization if owner else None,
     )
+
+
+def account_of(address: str) -> User | None:
+    """The account with this address (the oldest, should two share it); one query."""
+    return User.objects.filter(email__iexact=address).order_by("id").first()
+
+
+def domain_owner(address: str) -> OrganizationDomain | None:
+    domain = address.rsplit("@", 1)[-1]
+    return OrganizationDomain.objects.filter(domain=domain).select_related("organization").first()
+
+
+def unknown_sender_refusal(address: str, owner: OrganizationDomain | None) -> str:
+    """Why mail from an address without an account is not taken, or "" when it is
+    (SOPORTE_MAIL_UNKNOWN_SENDERS)."""
+    rule = settings.MAIL_UNKNOWN_SENDERS
+    if rule == "known_users" or (rule == "known_domains" and owner is None):
+        return _(
+            "%(address)s is not a known sender, and this help desk only takes mail from %(who)s."
+        ) % {
+            "address": address,
+            "who": _("known users") if rule == "known_users" else _("known domains"),
+        }
+    return ""
 
 
 def _free_username(address: str) -> str:
@@ -282,17 +306,23 @@ def _text(mail: ParsedMail, dropped: list[str]) -> str:
 
 
 def _check_rate(raw: RawMessage, mail: ParsedMail) -> None:
-    hour_ago = timezone.now() - timedelta(hours=1)
-    recent = (
-        RawMessage.objects.filter(sender=raw.sender, received_at__gte=hour_ago)
-        .exclude(pk=raw.pk)
-        .count()
-    )
-    if raw.sender and recent >= settings.MAIL_SENDER_LIMIT_PER_HOUR:
+    if over_hourly_limit(raw.sender, exclude=raw.pk):
         raise Refused(
             _("%(address)s sent more than %(limit)s messages in an hour; held as a mail storm.")
             % {"address": raw.sender, "limit": settings.MAIL_SENDER_LIMIT_PER_HOUR}
         )
+
+
+def over_hourly_limit(sender: str, *, exclude: int | None = None) -> bool:
+    """Whether `sender` sent MAIL_SENDER_LIMIT_PER_HOUR messages or more in the last hour,
+    not counting message `exclude`: mail past that is a storm, and never answered."""
+    if not sender:
+        return False
+    hour_ago = timezone.now() - timedelta(hours=1)
+    recent = RawMessage.objects.filter(sender=sender, received_at__gte=hour_ago)
+    if exclude is not None:
+        recent = recent.exclude(pk=exclude)
+    return recent.count() >= settings.MAIL_SENDER_LIMIT_PER_HOUR
 
 
 def _bounce(mail: ParsedMail, system: User) -> tuple[Ticket | None, Message | None]:

@@ -16,12 +16,13 @@ def process_raw(raw_id: int) -> None:
 
 
 @job("mail.notify_change")
-def notify_change(ticket_id: int, event_kinds: list[str], acting_user_id: int | None) -> int:
-    """Record and send the mail a committed ticket change calls for; idempotent (each
-    mail has a unique key, so running twice records nothing more)."""
+def notify_change(ticket_id: int, event_ids: list[int], acting_user_id: int | None) -> int:
+    """Record and send the mail a committed ticket change calls for, given the ids of
+    its events; idempotent (each mail has a unique key, so running twice records
+    nothing more)."""
     from .outbound import notify
 
-    return len(notify(ticket_id, event_kinds, acting_user_id))
+    return len(notify(ticket_id, event_ids, acting_user_id))
 
 
 @job("mail.process_pending")
@@ -42,12 +43,9 @@ def send_outbound(outbound_id: int) -> str:
     """Send one recorded OutboundMail; never twice. Each attempt claims the row by its
     attempt count and marks it sent right after the server took it; the last marks it
     failed, with the error, for the ticket to show."""
-    from .models import OutboundMail
     from .outbound import deliver
 
-    done = OutboundMail.objects.filter(pk=outbound_id).values_list("attempts", flat=True)
-    attempt = (done.first() or 0) + 1
-    return deliver(outbound_id, attempt=attempt, last=attempt >= SEND_ATTEMPTS)
+    return deliver(outbound_id, max_attempts=SEND_ATTEMPTS)
 
 
 @job("mail.poll_mailboxes")

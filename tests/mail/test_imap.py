@@ -3,13 +3,12 @@ one door, then marked or moved on the server; errors recorded, never raised."""
 
 from __future__ import annotations
 
-import logging
-
 import pytest
+from django.test import Client
 
 from soporte.mail import imap
 from soporte.mail.inbound import store_raw
-from soporte.mail.models import Mailbox, RawMessage
+from soporte.mail.models import Mailbox, OutboundMail, OutboundStatus, RawMessage, RawStatus
 from soporte.mail.tasks import poll_mailboxes
 
 from .conftest import build_message, free_port
@@ -173,27 +172,86 @@ def test_a_message_stored_through_another_door_is_not_duplicated(
     assert mailbox.last_uid == 1
 
 
-def test_a_message_over_the_size_limit_is_refused_without_downloading_it(
-    dovecot, imap_account, make_mailbox, settings, monkeypatch, caplog
+def test_a_message_over_the_size_limit_is_refused_without_downloading_it_and_answered_once(
+    dovecot, imap_account, make_mailbox, settings, monkeypatch, smtp, ada
 ):
+    """Recorded from its headers, flagged on the server, its sender told once."""
+    # given
     settings.MAIL_MAX_BYTES = 4096
     fetched = spy_on_bodies(monkeypatch)
-    mailbox = make_mailbox()
-    big = build_message(subject="Logs attached", sender="pedro@globex.example", padding=10_000)
+    mailbox = make_mailbox(address="help@soporte.example")
+    big = build_message(
+        subject="Logs attached", sender="Pedro <pedro@globex.example>", padding=10_000,
+        message_id="<big-logs@globex.example>",
+    )  # fmt: skip
     dovecot.append(*imap_account, dovecot_message(0), big, dovecot_message(1))
 
-    with caplog.at_level(logging.WARNING, logger="soporte.mail"):
-        assert imap.poll_mailbox(mailbox) == 2
+    # when
+    assert imap.poll_mailbox(mailbox) == 2
 
+    # then: the small ones are stored, the big one is never downloaded
     assert fetched == [[1, 3]]
-    assert not RawMessage.objects.filter(sender="pedro@globex.example").exists()
-    warning = " ".join(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
-    assert "pedro@globex.example" in warning and "Logs attached" in warning
+    refused = RawMessage.objects.get(status=RawStatus.REFUSED)
+    assert (refused.sender, refused.subject, refused.mail_id) == (
+        "pedro@globex.example", "Logs attached", "big-logs@globex.example",
+    )  # fmt: skip
+    assert refused.raw == b"" and refused.size == len(big) and refused.mailbox == mailbox
+    assert "4.0\xa0KB" in refused.error
+    assert RawMessage.objects.filter(status=RawStatus.PENDING).count() == 0  # processed
+    # handled on the server like the others, with a keyword saying why
     flags = dovecot.flags(*imap_account)
-    assert r"\Seen" not in flags[2]  # left for a person to see
+    assert {r"\Seen", imap.REFUSED_KEYWORD} <= flags[2]
     assert r"\Seen" in flags[1] and r"\Seen" in flags[3]
+    assert imap.REFUSED_KEYWORD not in flags[1]
     mailbox.refresh_from_db()
-    assert mailbox.last_uid == 3
+    assert (mailbox.last_uid, mailbox.last_error) == (3, "")
+    # the sender is told, once
+    [bounce] = smtp.to("pedro@globex.example")
+    assert bounce["From"] == "help@soporte.example"
+    assert bounce["Auto-Submitted"] == "auto-replied"
+    assert bounce["In-Reply-To"] == "<big-logs@globex.example>"
+    assert bounce["Subject"] == "Not delivered, too large: Logs attached"
+    text = bounce.get_body(("plain",)).get_content()
+    assert f"{len(big):,} bytes" in text and "4,096 bytes" in text and "4.0\xa0KB" in text
+    assert "help@soporte.example" in text
+    sent = OutboundMail.objects.get(raw=refused)
+    assert (sent.status, sent.ticket) == (OutboundStatus.SENT, None)
+
+    # when: polled again, and again from scratch (the server's UIDVALIDITY changed)
+    assert imap.poll_mailbox(mailbox) == 0
+    Mailbox.objects.filter(pk=mailbox.pk).update(uidvalidity=1, last_uid=0)
+    assert imap.poll_mailbox(mailbox) == 0
+
+    # then: still one record and one bounce
+    assert RawMessage.objects.filter(status=RawStatus.REFUSED).count() == 1
+    assert len(smtp.to("pedro@globex.example")) == 1
+    assert OutboundMail.objects.count() == 1 + 2  # the bounce; acks of the two requests
+
+    # and admins find it among the refused mail
+    client = Client()
+    client.force_login(ada)
+    page = client.get("/admin/mail/rawmessage/", {"status__exact": RawStatus.REFUSED})
+    assert page.status_code == 200
+    assert b"pedro@globex.example" in page.content and b"Logs attached" in page.content
+    assert b"Request 0" not in page.content
+
+
+def test_a_refused_message_is_moved_with_the_processed_ones(
+    dovecot, imap_account, make_mailbox, settings, smtp
+):
+    settings.MAIL_MAX_BYTES = 4096
+    mailbox = make_mailbox(after_fetch="move", move_to="Processed")
+    big = build_message(subject="Video", sender="pedro@globex.example", padding=10_000)
+    dovecot.append(*imap_account, dovecot_message(0), big)
+
+    assert imap.poll_mailbox(mailbox) == 1
+
+    assert dovecot.flags(*imap_account) == {}
+    moved = dovecot.flags(*imap_account, folder="Processed")
+    assert [imap.REFUSED_KEYWORD in flags for _uid, flags in sorted(moved.items())] == [
+        False, True,
+    ]  # fmt: skip
+    assert len(smtp.to("pedro@globex.example")) == 1
 
 
 def test_a_failure_while_storing_keeps_what_was_stored_and_loses_nothing(

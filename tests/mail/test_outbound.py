@@ -277,8 +277,9 @@ def test_mail_continues_the_thread_of_the_ticket(smtp, committed, alice, maria):
         ticket=ticket, status="done",
     )  # fmt: skip
 
+    created = ticket.events.get(kind="created")
     with committed():
-        outbound.notify(ticket.pk, ["created"], maria.pk)
+        outbound.notify(ticket.pk, [created.pk], maria.pk)
     with committed():
         services.reply(ticket, acting_user=alice, body="Please restart it.")
 
@@ -298,7 +299,7 @@ def test_nothing_is_sent_twice(smtp, committed, maria):
     created = ticket.events.get(kind="created")
 
     with committed():
-        again = outbound.notify(ticket.pk, ["created"], created.actor_id)
+        again = outbound.notify(ticket.pk, [created.pk], created.actor_id)
     result = send_outbound(OutboundMail.objects.get().pk)
 
     assert again == []
@@ -378,15 +379,55 @@ def test_a_committed_change_is_mailed_after_the_commit(smtp, alice, maria):
     assert set(OutboundMail.objects.values_list("status", flat=True)) == {OutboundStatus.SENT}
 
 
-def test_changes_that_mail_nobody_queue_no_job(alice, ticket):
-    """Internal notes never send mail, so they queue nothing."""
+def test_changes_that_mail_nobody_queue_no_job(alice, maria, ticket):
+    """Internal notes and a requester's replies never send mail, so they queue nothing;
+    a change that may send mail queues one job naming its events."""
     from soporte.jobs.models import Job
 
     jobs = Job.objects.filter(name="mail.notify_change")
     before = set(jobs.values_list("pk", flat=True))
     services.add_note(ticket, acting_user=alice, body="Checked the logs.")
+    services.reply(ticket, acting_user=maria, body="Any news?")
     assert set(jobs.values_list("pk", flat=True)) == before
 
     services.change_status(ticket, acting_user=alice, status="pending_customer")
     queued = jobs.exclude(pk__in=before).get()
-    assert queued.args == [ticket.pk, ["status_changed"], alice.pk]
+    event = ticket.events.get(kind="status_changed")
+    assert queued.args == [ticket.pk, [event.pk], alice.pk]
+
+
+def test_each_change_mails_its_own_events_even_when_its_job_runs_late(
+    smtp, committed, alice, ticket
+):
+    """Two replies before either job runs: each job mails its own reply, once."""
+    from soporte.jobs.models import Job
+    from soporte.jobs.queue import run_job
+
+    # given: two changes committed, their jobs still queued
+    jobs = Job.objects.filter(name="mail.notify_change", status="queued")
+    before = set(jobs.values_list("pk", flat=True))
+    services.reply(ticket, acting_user=alice, body="Is it plugged in?")
+    services.reply(ticket, acting_user=alice, body="Which model is it?")
+
+    # when: the worker gets to them, the first one first
+    with committed():
+        for job_id in jobs.exclude(pk__in=before).order_by("pk").values_list("pk", flat=True):
+            assert run_job(job_id) == "done"
+
+    # then
+    texts = [_text(mail) for mail in smtp.to("maria@example.org")]
+    assert len(texts) == 2
+    assert "Is it plugged in?" in texts[0] and "Which model is it?" in texts[1]
+
+
+def test_a_job_queued_with_event_kinds_still_mails_the_newest_such_event(
+    smtp, committed, alice, ticket
+):
+    """Jobs queued before jobs named their events carry the events' kinds."""
+    services.resolve(ticket, acting_user=alice, resolution="Replaced the fuser unit.")
+
+    with committed():
+        recorded = outbound.notify(ticket.pk, ["status_changed"], alice.pk)
+
+    assert [mail.kind for mail in recorded] == [OutboundKind.RESOLVED]
+    assert len(smtp.to("maria@example.org")) == 1

@@ -16,7 +16,7 @@ import pytest
 from django.test import Client
 
 from soporte.mail.inbound import store_raw
-from soporte.mail.models import KnownMessageId, Mailbox, RawMessage, RawStatus
+from soporte.mail.models import KnownMessageId, Mailbox, OutboundMail, RawMessage, RawStatus
 from soporte.tickets import services as tickets
 from soporte.tickets.models import Channel, Status, Ticket
 
@@ -74,7 +74,38 @@ def test_a_new_message_opens_a_ticket_for_a_new_requester_of_the_domains_organiz
         "maria@acme.example", acme, "Maria",
     )  # fmt: skip
     assert [a.filename for a in ticket.attachments.all()] == ["photo.png"]
-    assert KnownMessageId.objects.filter(ticket=ticket).count() == 1
+    assert KnownMessageId.objects.filter(ticket=ticket, mail_id=stored.mail_id).exists()
+
+
+def test_the_acknowledgement_is_recorded_with_the_ticket_not_by_one_more_job(acme):
+    """Processing already runs in a worker: its change records its mail itself."""
+    from soporte.jobs.models import Job
+
+    stored, _ = ingest(mail())
+
+    ack = OutboundMail.objects.get(ticket=stored.ticket)
+    assert (ack.kind, ack.to) == ("ack", ["maria@acme.example"])
+    assert not Job.objects.filter(name="mail.notify_change").exists()
+    [send] = Job.objects.filter(name="mail.send_outbound")
+    assert send.args == [ack.pk]
+
+
+def test_should_recording_the_acknowledgement_fail_a_job_records_it(acme, monkeypatch):
+    from soporte.jobs.models import Job
+    from soporte.mail import outbound
+
+    def broken(ticket, events):
+        raise RuntimeError("template missing")
+
+    monkeypatch.setattr(outbound, "record_for", broken)
+
+    stored, _ = ingest(mail())
+
+    assert stored.status == RawStatus.DONE, stored.error
+    assert not OutboundMail.objects.exists()
+    [job] = Job.objects.filter(name="mail.notify_change")
+    created = stored.ticket.events.get(kind="created")
+    assert job.args == [stored.ticket_id, [created.pk], created.actor_id]
 
 
 def test_the_same_message_delivered_twice_gives_one_message(acme):
