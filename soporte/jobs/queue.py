@@ -16,6 +16,7 @@ jobs themselves are idempotent, so a worker killed mid-run only means one more r
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import traceback
@@ -24,7 +25,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from . import registry
@@ -78,23 +79,14 @@ def run_job(job_id: int, *, due_only: bool = True) -> str:
     3. Record the outcome; an error in `retry_on` with attempts left queues it again
        after an exponential, jittered backoff; anything else fails it for an admin to see.
     """
-    now = timezone.now()
-    job = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).first()
-    if job is None or (due_only and job.run_after > now):
+    job = _claim(job_id, due_only)
+    if job is None:
         return "skipped"
     kind = registry.get(job.name)
-    if kind is None or job.attempts >= kind.max_attempts:
+    if kind is None or job.attempts > kind.max_attempts:
         why = "No such job in this version." if kind is None else "No attempts left."
-        _finish(job, JobStatus.FAILED, error=why, claimed=False)
+        _finish(job, JobStatus.FAILED, error=why)
         return "failed"
-    claimed = Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED, attempts=job.attempts).update(
-        status=JobStatus.RUNNING,
-        attempts=job.attempts + 1,
-        locked_until=now + timedelta(seconds=kind.timeout),
-    )
-    if not claimed:
-        return "skipped"
-    job.attempts += 1
     try:
         kind.func(*job.args)
     except Exception as error:  # noqa: BLE001 - recorded on the row, never lost
@@ -112,6 +104,39 @@ def run_job(job_id: int, *, due_only: bool = True) -> str:
     return "done"
 
 
+# Claim and read in one statement (SQLite >= 3.35 and PostgreSQL both have RETURNING).
+# The claim lasts CLAIM_SECONDS; a job that may run longer says so in its `timeout`.
+CLAIM_SQL = (
+    "UPDATE jobs_job SET status = %s, attempts = attempts + 1, locked_until = %s "
+    "WHERE id = %s AND status = %s{due} RETURNING name, args, attempts"
+)
+CLAIM_SECONDS = 600.0
+
+
+def _claim(job_id: int, due_only: bool) -> Job | None:
+    """queued -> running with one more attempt, if nobody claimed it first; the claimed
+    job (name, args, attempts) or None."""
+    now = timezone.now()
+    params: list[Any] = [JobStatus.RUNNING, now + timedelta(seconds=CLAIM_SECONDS), job_id]
+    params.append(JobStatus.QUEUED)
+    sql = CLAIM_SQL.format(due=" AND run_after <= %s" if due_only else "")
+    if due_only:
+        params.append(now)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    name, args, attempts = row
+    if isinstance(args, str):  # SQLite hands JSON back as text
+        args = json.loads(args)
+    job = Job(pk=job_id, name=name, args=args, attempts=attempts, status=JobStatus.RUNNING)
+    kind = registry.get(name)
+    if kind is not None and kind.timeout != CLAIM_SECONDS:
+        Job.objects.filter(pk=job_id).update(locked_until=now + timedelta(seconds=kind.timeout))
+    return job
+
+
 def _requeue(job: Job, wait: float, error: str) -> None:
     Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts).update(
         status=JobStatus.QUEUED,
@@ -123,9 +148,8 @@ def _requeue(job: Job, wait: float, error: str) -> None:
         dispatch(job.pk, wait)
 
 
-def _finish(job: Job, status: str, *, error: str = "", claimed: bool = True) -> None:
-    row = Job.objects.filter(pk=job.pk, attempts=job.attempts)
-    row = row.filter(status=JobStatus.RUNNING if claimed else JobStatus.QUEUED)
+def _finish(job: Job, status: str, *, error: str = "") -> None:
+    row = Job.objects.filter(pk=job.pk, attempts=job.attempts, status=JobStatus.RUNNING)
     row.update(status=status, finished_at=timezone.now(), locked_until=None, last_error=error)
 
 
@@ -135,8 +159,8 @@ def _describe(error: BaseException) -> str:
 
 
 def run_due(limit: int = 50) -> int:
-    """Run the jobs that are due, oldest first; how many ran (done, retried or failed)."""
-    requeue_lost()
+    """Run the jobs that are due, oldest first; how many ran (done, retried or failed).
+    (Jobs lost with a dead worker come back through the periodic jobs.sweep.)"""
     due = Job.objects.filter(status=JobStatus.QUEUED, run_after__lte=timezone.now())
     ids = list(due.order_by("run_after", "pk").values_list("pk", flat=True)[:limit])
     return sum(run_job(job_id) != "skipped" for job_id in ids)
