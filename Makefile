@@ -66,6 +66,7 @@ test: lint test-sqlite
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/sla.py
 
 # The long fuzzing run of the mail parser (the suite runs a short one).
 fuzz: $(VENV)/.installed-dev

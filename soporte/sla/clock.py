@@ -3,8 +3,9 @@ breach watch must look next. Pure computation over rows already loaded; no write
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from soporte.accounts.models import Tier
@@ -54,9 +55,14 @@ def pause_statuses(policy: SlaPolicy | None) -> frozenset[str]:
 
 
 def parsed_pauses(clock: SlaClock) -> list[Pause]:
+    return parse_pauses(clock.pauses)
+
+
+def parse_pauses(pauses: Sequence[Sequence[Any]]) -> list[Pause]:
+    """The stored [start, end] ISO strings as datetimes (end None while still paused)."""
     return [
         (datetime.fromisoformat(start), datetime.fromisoformat(end) if end else None)
-        for start, end in clock.pauses
+        for start, end in pauses
     ]
 
 
@@ -77,24 +83,49 @@ def tier_minutes(policy: SlaPolicy, tier: str) -> int | None:
     ]
 
 
+class Facts(NamedTuple):
+    """What the running targets depend on, from the ticket and its clock; read straight
+    from rows when recomputing many tickets, where model instances cost the most."""
+
+    status: str
+    created_at: datetime
+    first_responded_at: datetime | None
+    tier: str
+    tier_since: datetime
+    awaiting_since: datetime | None
+
+
 def targets(clock: SlaClock, ticket: Ticket, policy: SlaPolicy | None) -> dict[str, tuple]:
     """Each running target: name -> (counted from, minutes)."""
-    if policy is None or ticket.status in ALWAYS_PAUSED:
+    facts = Facts(
+        ticket.status,
+        ticket.created_at,
+        ticket.first_responded_at,
+        ticket.tier,
+        clock.tier_since,
+        clock.awaiting_since,
+    )
+    return running_targets(facts, policy)
+
+
+def running_targets(facts: Facts, policy: SlaPolicy | None) -> dict[str, tuple]:
+    """Each running target: name -> (counted from, minutes)."""
+    if policy is None or facts.status in ALWAYS_PAUSED:
         return {}
     running: dict[str, tuple] = {}
-    if ticket.first_responded_at is None and policy.first_response_minutes:
-        running[Target.FIRST_RESPONSE] = (ticket.created_at, policy.first_response_minutes)
+    if facts.first_responded_at is None and policy.first_response_minutes:
+        running[Target.FIRST_RESPONSE] = (facts.created_at, policy.first_response_minutes)
     if (
-        ticket.first_responded_at is not None
-        and clock.awaiting_since is not None
+        facts.first_responded_at is not None
+        and facts.awaiting_since is not None
         and policy.next_response_minutes
     ):
-        running[Target.NEXT_RESPONSE] = (clock.awaiting_since, policy.next_response_minutes)
+        running[Target.NEXT_RESPONSE] = (facts.awaiting_since, policy.next_response_minutes)
     if policy.resolution_minutes:
-        running[Target.RESOLUTION] = (ticket.created_at, policy.resolution_minutes)
-    minutes = tier_minutes(policy, ticket.tier)
+        running[Target.RESOLUTION] = (facts.created_at, policy.resolution_minutes)
+    minutes = tier_minutes(policy, facts.tier)
     if minutes:
-        running[Target.TIER] = (clock.tier_since, minutes)
+        running[Target.TIER] = (facts.tier_since, minutes)
     return running
 
 
@@ -110,28 +141,44 @@ def refresh(clock: SlaClock, ticket: Ticket, policy: SlaPolicy | None) -> None:
     """Recompute every due time and the next check from the ticket, the policy and the
     clock's pause history (so time already elapsed and paused is kept)."""
     clock.policy = policy
+    times = due_times(
+        policy, targets(clock, ticket, policy), parsed_pauses(clock), clock.warned, clock.breached
+    )
+    for field, value in times.items():
+        setattr(clock, field, value)
+
+
+def due_times(
+    policy: SlaPolicy | None,
+    running: dict[str, tuple],
+    pauses: list[Pause],
+    warned: Iterable[str],
+    breached: Iterable[str],
+) -> dict[str, datetime | None]:
+    """Each due-time field of the clock, and next_check_at: the earliest due time not yet
+    breached or warning time not yet warned about."""
     calendar = engine_calendar(policy.calendar if policy is not None else None)
-    pauses = parsed_pauses(clock)
-    running = targets(clock, ticket, policy)
+    times: dict[str, datetime | None] = {}
     checks: list[datetime] = []
     for target, field in DUE_FIELDS.items():
         if target not in running:
-            setattr(clock, field, None)
+            times[field] = None
             continue
         since, minutes = running[target]
         due = add_business_seconds(calendar, since, minutes * 60, pauses)
-        setattr(clock, field, due)
+        times[field] = due
         if due is None:
             continue  # paused: nothing can fall due until the clock runs again
-        if target not in clock.breached:
+        if target not in breached:
             checks.append(due)
-        if target not in clock.warned and policy is not None and policy.warn_percent < 100:
+        if target not in warned and policy is not None and policy.warn_percent < 100:
             warn = add_business_seconds(
                 calendar, since, minutes * 60 * policy.warn_percent // 100, pauses
             )
             if warn is not None:
                 checks.append(warn)
-    clock.next_check_at = min(checks, default=None)
+    times["next_check_at"] = min(checks, default=None)
+    return times
 
 
 def warn_at(clock: SlaClock, ticket: Ticket, target: str) -> datetime | None:

@@ -184,45 +184,98 @@ UPDATE_SQL = (
     "resolution_due = %s, tier_due = %s, next_check_at = %s, updated_at = %s "
     "WHERE ticket_id = %s"
 )
+# PostgreSQL: the whole batch in one statement, a column an array, in UPDATE_SQL's order
+# (2,000 single-row UPDATEs took about twice as long).
+UPDATE_FROM_ARRAYS_SQL = (
+    "UPDATE sla_slaclock AS c SET policy_id = v.policy_id, "
+    "first_response_due = v.first_response_due, next_response_due = v.next_response_due, "
+    "resolution_due = v.resolution_due, tier_due = v.tier_due, "
+    "next_check_at = v.next_check_at, updated_at = v.updated_at "
+    "FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[], "
+    "%s::timestamptz[], %s::timestamptz[], %s::timestamptz[], %s::bigint[]) "
+    "AS v(policy_id, first_response_due, next_response_due, resolution_due, tier_due, "
+    "next_check_at, updated_at, ticket_id) "
+    "WHERE c.ticket_id = v.ticket_id"
+)
+
+
+# The ticket fields SlaPolicy.matches reads, with the status and tier to be safe: the policy
+# is chosen once per distinct combination, on an unsaved ticket holding just these.
+MATCH_FIELDS = (
+    "status", "tier", "organization_id", "priority", "category_id", "channel", "team_id",
+)  # fmt: skip
+# A row of recompute_open: the ticket id, the clock's own fields, sla.Facts in its order,
+# then MATCH_FIELDS.
+RECOMPUTE_COLUMNS = (
+    "id", "sla__pauses", "sla__warned", "sla__breached",
+    "status", "created_at", "first_responded_at", "tier", "sla__tier_since", "sla__awaiting_since",
+    *MATCH_FIELDS,
+)  # fmt: skip
 
 
 def recompute_open(batch: int = 2000, progress: Callable[[int], None] | None = None) -> int:
     """Select the policy and recompute due times of every open ticket (after policies or
-    calendars change); keeps each clock's pause history. Returns how many were done."""
+    calendars change); keeps each clock's pause history. Returns how many were done.
+
+    Reads plain rows, not model instances (building those took most of the time on
+    100,000 tickets), and computes with the functions refresh() uses."""
     policies = active_policies()
+    chosen: dict[tuple, SlaPolicy | None] = {}
     done = 0
     last = 0
     while True:
         with transaction.atomic():
-            clocks = list(
-                SlaClock.objects.filter(ticket__status__in=ACTIVE_STATUSES, ticket_id__gt=last)
-                .select_related("ticket")
-                .order_by("ticket_id")[:batch]
+            # The id range on both tables, so that each batch scans both from `last` on
+            # (with it on one side only, PostgreSQL read the other from the first id).
+            rows = list(
+                Ticket.objects.filter(status__in=ACTIVE_STATUSES, id__gt=last, sla__pk__gt=last)
+                .order_by("id")
+                .values_list(*RECOMPUTE_COLUMNS)[:batch]
             )
-            if not clocks:
+            if not rows:
                 return done
             now = timezone.now()
-            rows = []
-            for clock in clocks:
-                sla.refresh(clock, clock.ticket, sla.select_policy(clock.ticket, policies))
-                rows.append(
+            updates = []
+            for ticket_id, pauses, warned, breached, *rest in rows:
+                key = tuple(rest[6:])
+                if key not in chosen:
+                    probe = Ticket(**dict(zip(MATCH_FIELDS, key, strict=True)))
+                    chosen[key] = sla.select_policy(probe, policies)
+                policy = chosen[key]
+                times = sla.due_times(
+                    policy,
+                    sla.running_targets(sla.Facts(*rest[:6]), policy),
+                    sla.parse_pauses(pauses),
+                    warned,
+                    breached,
+                )
+                updates.append(
                     (
-                        clock.policy.pk if clock.policy else None,
-                        clock.first_response_due,
-                        clock.next_response_due,
-                        clock.resolution_due,
-                        clock.tier_due,
-                        clock.next_check_at,
+                        policy.pk if policy else None,
+                        times["first_response_due"],
+                        times["next_response_due"],
+                        times["resolution_due"],
+                        times["tier_due"],
+                        times["next_check_at"],
                         now,
-                        clock.ticket_id,
+                        ticket_id,
                     )
                 )
-            with connection.cursor() as cursor:
-                cursor.executemany(UPDATE_SQL, rows)
-        done += len(clocks)
-        last = clocks[-1].ticket_id
+            _save_due_times(updates)
+        done += len(rows)
+        last = rows[-1][0]
         if progress:
             progress(done)
+
+
+def _save_due_times(updates: list[tuple]) -> None:
+    """Write recompute_open's rows, each in UPDATE_SQL's parameter order."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            columns = [list(column) for column in zip(*updates, strict=True)]
+            cursor.execute(UPDATE_FROM_ARRAYS_SQL, columns)
+        else:
+            cursor.executemany(UPDATE_SQL, updates)  # SQLite steps one prepared statement
 
 
 # -- calendars and policies (admins) ------------------------------------------------
