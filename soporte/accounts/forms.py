@@ -6,7 +6,7 @@ from django.contrib.auth import authenticate
 from django.utils.translation import gettext_lazy as _
 
 from . import throttle
-from .models import User
+from .models import User, users_with_email
 
 
 def client_ip(request) -> str | None:
@@ -40,7 +40,7 @@ class SignInForm(forms.Form):
                 code="locked",
             )
         if "@" in username:
-            match = User.objects.filter(email__iexact=username).first()
+            match = users_with_email(username).first()
             username = match.username if match else username
         user = authenticate(self.request, username=username, password=password)
         if user is None:

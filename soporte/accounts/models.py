@@ -6,6 +6,8 @@ import hashlib
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models import QuerySet
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 
@@ -79,7 +81,11 @@ class User(AbstractUser):
 
     class Meta:
         ordering = ["username"]
-        indexes = [models.Index(fields=["email"])]
+        indexes = [
+            models.Index(fields=["email"]),
+            # Mail is matched to people by address, whatever its case (users_with_email).
+            models.Index(Lower("email"), name="user_email_lower"),
+        ]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
@@ -106,6 +112,14 @@ class Assignment(models.TextChoices):
     MANUAL = "manual", _("Agents take tickets themselves")
     ROUND_ROBIN = "round_robin", _("Round-robin among members")
     LEAST_LOADED = "least_loaded", _("The member with the fewest open tickets")
+
+
+def users_with_email(address: str) -> QuerySet[User]:
+    """People with this address, ignoring case; reads the lower(email) index (Django's
+    iexact cannot use an index on SQLite)."""
+    return User.objects.alias(email_lower=Lower("email")).filter(
+        email_lower=address.strip().lower()
+    )
 
 
 class Team(models.Model):

@@ -25,6 +25,7 @@ from .models import (
     Team,
     Tier,
     User,
+    users_with_email,
 )
 
 
@@ -152,7 +153,7 @@ def create_user(
     if User.objects.filter(username__iexact=username).exists():
         raise Conflict(_("The username %(name)s is taken.") % {"name": username})
     email = email.strip().lower()
-    if email and User.objects.filter(email__iexact=email).exists():
+    if email and users_with_email(email).exists():
         raise Conflict(_("Another account uses %(email)s.") % {"email": email})
     user = User(
         username=username,
@@ -359,7 +360,7 @@ def request_sign_in_link(email: str, site_url: str) -> None:
     """Email a sign-in link to the account with this address, if there is one; says
     nothing either way, so the form cannot be used to find out who has an account.
     The job makes the token, so no usable link waits in the jobs table."""
-    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    user = users_with_email(email).filter(is_active=True).first()
     if user is None:
         return
     from .tasks import send_sign_in_link

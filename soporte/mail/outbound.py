@@ -34,7 +34,7 @@ from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from soporte.accounts.models import User
+from soporte.accounts.models import User, users_with_email
 from soporte.lib.html import sanitize_html, text_to_html
 from soporte.tickets.models import EventKind, Message, MessageKind, Status, Ticket, TicketEvent
 
@@ -459,7 +459,7 @@ def _person(ticket: Ticket, to: list[str]) -> User | None:
 
 
 def _account(address: str) -> User | None:
-    return User.objects.filter(email__iexact=address).order_by("id").first()
+    return users_with_email(address).order_by("id").first()
 
 
 def _language(person: User | None) -> str:

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from soporte.accounts import policy
 from soporte.accounts import services as accounts
-from soporte.accounts.models import OrganizationDomain, Role, User
+from soporte.accounts.models import OrganizationDomain, Role, User, users_with_email
 from soporte.lib.errors import NotFound, ServiceError
 from soporte.lib.files import checked_content_type
 from soporte.tickets import services as tickets
@@ -194,7 +194,7 @@ def find_ticket(mail: ParsedMail) -> Ticket | None:
     match = TICKET_TOKEN.search(mail.subject)
     if match:
         ticket = Ticket.objects.filter(number=int(match.group(1))).first()
-        sender = User.objects.filter(email__iexact=mail.from_address).first()
+        sender = users_with_email(mail.from_address).first()
         # A guessed number must not let a stranger write into someone else's ticket.
         if ticket is not None and sender is not None and policy.can_view(sender, ticket):
             return _follow_merges(ticket)
@@ -239,7 +239,7 @@ def sender_user(mail: ParsedMail) -> User:
 
 def account_of(address: str) -> User | None:
     """The account with this address (the oldest, should two share it); one query."""
-    return User.objects.filter(email__iexact=address).order_by("id").first()
+    return users_with_email(address).order_by("id").first()
 
 
 def domain_owner(address: str) -> OrganizationDomain | None:
