@@ -32,6 +32,13 @@ def _jobs_run_after_commit(settings):
     settings.JOBS_MODE = "eager"
 
 
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """``with committed():`` runs what the block schedules on commit (and what that
+    schedules in turn, jobs included), as a real commit would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
 @pytest.fixture(autouse=True)
 def _english_between_tests():
     """Django's LocaleMiddleware leaves the request's language active in the thread."""

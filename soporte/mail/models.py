@@ -125,6 +125,7 @@ class OutboundKind(models.TextChoices):
     STATUS = "status", _("Status change")
     RESOLVED = "resolved", _("Resolution")
     REFUSED = "refused", _("Message too large")
+    SLA = "sla", _("Service level alert")
 
 
 class OutboundStatus(models.TextChoices):
@@ -144,6 +145,10 @@ class OutboundMail(models.Model):
         RawMessage, on_delete=models.CASCADE, null=True, blank=True, related_name="outbound_mail"
     )
     message = models.ForeignKey(Message, on_delete=models.SET_NULL, null=True, blank=True)
+    # The event an alert is about (SLA warnings and breaches: which target, when due).
+    event = models.ForeignKey(
+        "tickets.TicketEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     kind = models.CharField(max_length=8, choices=OutboundKind.choices)
     # What makes it unique: e.g. "reply:<message id>:<address>"; sending twice is impossible.
     dedupe_key = models.CharField(max_length=255, unique=True)

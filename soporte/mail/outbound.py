@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 
@@ -66,10 +67,14 @@ AUTO_SUBMITTED = {
     OutboundKind.STATUS: "auto-generated",
     OutboundKind.RESOLVED: "auto-generated",
     OutboundKind.REFUSED: "auto-replied",
+    OutboundKind.SLA: "auto-generated",
 }
 MAX_REFERENCES = 20
 SEND_TIMEOUT = 60  # seconds, when EMAIL_TIMEOUT is not set: a hung server must not hang a worker
-NOTIFYING_EVENTS = frozenset({EventKind.CREATED, EventKind.REPLIED, EventKind.STATUS_CHANGED})
+SLA_EVENTS = frozenset({EventKind.SLA_WARNING, EventKind.SLA_BREACHED})
+NOTIFYING_EVENTS = frozenset(
+    {EventKind.CREATED, EventKind.REPLIED, EventKind.STATUS_CHANGED, *SLA_EVENTS}
+)
 
 
 def satisfaction_url(ticket: Ticket) -> str | None:
@@ -101,6 +106,7 @@ class _Planned:
     message_id: int | None  # the reply it carries
     people: list[User]
     exclude: User | None  # never mailed: the author of the change
+    event: TicketEvent | None = None  # the event an alert is about
 
 
 def notify(
@@ -164,6 +170,12 @@ def record_for(ticket: Ticket, events: list[TicketEvent]) -> list[OutboundMail]:
                         message.author,
                     )
                 )
+        elif event.kind in SLA_EVENTS:
+            if ticket.status in (Status.RESOLVED, Status.CLOSED):
+                continue  # met or moot by the time the job runs
+            planned.append(
+                _Planned(OutboundKind.SLA, event.pk, None, _on_duty(ticket), None, event)
+            )
         elif event.new in STATUS_MAIL and event.new == ticket.status:
             kind = STATUS_MAIL[Status(event.new)]
             if kind == OutboundKind.STATUS and replied:
@@ -172,6 +184,16 @@ def record_for(ticket: Ticket, events: list[TicketEvent]) -> list[OutboundMail]:
     if not planned:
         return []
     return _record(ticket, planned)
+
+
+def _on_duty(ticket: Ticket) -> list[User]:
+    """Who hears about the ticket's SLA: its assignee, else its team's members who are
+    not away."""
+    if ticket.assignee_id is not None:
+        return [ticket.assignee]
+    if ticket.team_id is None:
+        return []
+    return list(ticket.team.members.filter(is_active=True, away=False).order_by("id"))
 
 
 def _opened_by_robot(ticket: Ticket) -> bool:
@@ -206,6 +228,8 @@ def may_call_for_mail(event: TicketEvent) -> bool:
         return True
     if event.kind == EventKind.REPLIED:
         return event.actor is not None and event.actor.is_agent
+    if event.kind in SLA_EVENTS:
+        return True
     return event.kind == EventKind.STATUS_CHANGED and event.new in STATUS_MAIL
 
 
@@ -286,6 +310,7 @@ def _record(ticket: Ticket, planned: list[_Planned]) -> list[OutboundMail]:
                     outbound = OutboundMail.objects.create(
                         ticket=ticket,
                         message_id=plan.message_id,
+                        event=plan.event,
                         kind=plan.kind,
                         dedupe_key=key,
                         to=[address],
@@ -489,6 +514,13 @@ def _context(outbound: OutboundMail, ticket: Ticket, person: User | None) -> dic
             if message.body_html
             else text_to_html(message.body_text)
         )
+    if outbound.kind == OutboundKind.SLA and outbound.event is not None:
+        data = outbound.event.data or {}
+        context["breached"] = outbound.event.kind == EventKind.SLA_BREACHED
+        context["target"] = data.get("target", "")
+        due = data.get("due")
+        context["due"] = datetime.fromisoformat(due) if due else None
+        context["time_zone"] = person.time_zone if person is not None else settings.TIME_ZONE
     if outbound.kind == OutboundKind.RESOLVED:
         context["resolution"] = ticket.resolution
         context["resolution_html"] = mark_safe(text_to_html(ticket.resolution))  # noqa: S308

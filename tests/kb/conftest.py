@@ -11,16 +11,6 @@ from soporte.kb.models import Article, ArticleStatus, Category, Section
 
 
 @pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """`with committed():` runs the block's on-commit jobs at its end, as a commit would."""
-
-    def run():
-        return django_capture_on_commit_callbacks(execute=True)
-
-    return run
-
-
-@pytest.fixture
 def printing(db) -> Category:
     return Category.objects.create(name="Printing", description="Printers and scanners")
 

@@ -28,13 +28,6 @@ from ..conftest import make_user
 from .conftest import free_port
 
 
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """``with committed():`` runs what the block schedules on commit (and what that
-    schedules in turn), as a real commit would."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def _text(mail: EmailMessage) -> str:
     return mail.get_body(("plain",)).get_content().replace("\r\n", "\n")
 

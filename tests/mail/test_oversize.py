@@ -26,11 +26,6 @@ def _small_limit(settings):
     settings.MAIL_MAX_BYTES = LIMIT
 
 
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def header_block(sender="Pedro Gil <pedro@globex.example>", headers=None, **fields) -> bytes:
     """The headers of a message, as the IMAP poller fetches them (BODY[HEADER])."""
     raw = build_message(sender=sender, **fields)
