@@ -126,6 +126,7 @@ class OutboundKind(models.TextChoices):
     RESOLVED = "resolved", _("Resolution")
     REFUSED = "refused", _("Message too large")
     SLA = "sla", _("Service level alert")
+    TEMPLATED = "rule", _("Mail from an automation rule")
 
 
 class OutboundStatus(models.TextChoices):
@@ -150,6 +151,8 @@ class OutboundMail(models.Model):
         "tickets.TicketEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     kind = models.CharField(max_length=8, choices=OutboundKind.choices)
+    # The text of a mail written elsewhere (an automation rule's email), placeholders filled.
+    body = models.TextField(blank=True)
     # What makes it unique: e.g. "reply:<message id>:<address>"; sending twice is impossible.
     dedupe_key = models.CharField(max_length=255, unique=True)
     to = models.JSONField(default=list)

@@ -68,6 +68,7 @@ AUTO_SUBMITTED = {
     OutboundKind.RESOLVED: "auto-generated",
     OutboundKind.REFUSED: "auto-replied",
     OutboundKind.SLA: "auto-generated",
+    OutboundKind.TEMPLATED: "auto-generated",
 }
 MAX_REFERENCES = 20
 SEND_TIMEOUT = 60  # seconds, when EMAIL_TIMEOUT is not set: a hung server must not hang a worker
@@ -107,6 +108,8 @@ class _Planned:
     people: list[User]
     exclude: User | None  # never mailed: the author of the change
     event: TicketEvent | None = None  # the event an alert is about
+    subject: str = ""  # instead of "[#number] subject"
+    body: str = ""  # a text written elsewhere (automation rules)
 
 
 def notify(
@@ -191,6 +194,10 @@ def _on_duty(ticket: Ticket) -> list[User]:
     not away."""
     if ticket.assignee_id is not None:
         return [ticket.assignee]
+    return _team_members(ticket)
+
+
+def _team_members(ticket: Ticket) -> list[User]:
     if ticket.team_id is None:
         return []
     return list(ticket.team.members.filter(is_active=True, away=False).order_by("id"))
@@ -300,7 +307,7 @@ def _record(ticket: Ticket, planned: list[_Planned]) -> list[OutboundMail]:
     ]
     if not wanted:
         return []
-    subject = f"[#{ticket.number}] {ticket.subject}"
+    default_subject = f"[#{ticket.number}] {ticket.subject}"
     recorded: list[OutboundMail] = []
     with transaction.atomic():
         for plan, address, key in wanted:
@@ -314,7 +321,8 @@ def _record(ticket: Ticket, planned: list[_Planned]) -> list[OutboundMail]:
                         kind=plan.kind,
                         dedupe_key=key,
                         to=[address],
-                        subject=subject,
+                        subject=(plan.subject or default_subject)[:998],
+                        body=plan.body,
                         mail_id=mail_id,
                     )
                     KnownMessageId.objects.create(mail_id=mail_id, ticket=ticket)
@@ -328,6 +336,27 @@ def _record(ticket: Ticket, planned: list[_Planned]) -> list[OutboundMail]:
         for outbound in recorded:
             send_outbound.enqueue(outbound.pk)
     return recorded
+
+
+def record_templated(ticket_id: int, to: str, subject: str, body: str, key: str) -> int:
+    """Record the mail an automation rule writes (placeholders already filled) to the
+    requester, the assignee or the team's members who are not away; `key` makes a rerun
+    record nothing new. Returns how many mails were recorded."""
+    ticket = Ticket.objects.select_related("requester", "assignee", "team").filter(pk=ticket_id)
+    found = ticket.first()
+    if found is None:
+        return 0
+    people = {
+        "requester": [found.requester],
+        "assignee": [found.assignee] if found.assignee_id else [],
+        "team": _team_members(found),
+    }.get(to, [])
+    # The key stands for the event ref: one rule firing, whatever the job's retries.
+    plan = _Planned(
+        OutboundKind.TEMPLATED, key, None, people, None,  # type: ignore[arg-type]
+        subject=f"[#{found.number}] {subject}", body=body,
+    )  # fmt: skip
+    return len(_record(found, [plan]))
 
 
 def record_refusal(raw: RawMessage) -> OutboundMail | None:
@@ -521,6 +550,9 @@ def _context(outbound: OutboundMail, ticket: Ticket, person: User | None) -> dic
         due = data.get("due")
         context["due"] = datetime.fromisoformat(due) if due else None
         context["time_zone"] = person.time_zone if person is not None else settings.TIME_ZONE
+    if outbound.kind == OutboundKind.TEMPLATED:
+        context["body_text"] = outbound.body
+        context["body_html"] = mark_safe(text_to_html(outbound.body))  # noqa: S308 - escaped
     if outbound.kind == OutboundKind.RESOLVED:
         context["resolution"] = ticket.resolution
         context["resolution_html"] = mark_safe(text_to_html(ticket.resolution))  # noqa: S308

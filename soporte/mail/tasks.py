@@ -55,3 +55,11 @@ def poll_mailboxes() -> int:
     from .imap import poll_all
 
     return poll_all()
+
+
+@job("mail.templated")
+def send_templated(ticket_id: int, to: str, subject: str, body: str, key: str) -> int:
+    """Record (then send) the mail an automation rule writes; idempotent by `key`."""
+    from .outbound import record_templated
+
+    return record_templated(ticket_id, to, subject, body, key)

@@ -9,11 +9,13 @@ episode (RuleRun)."""
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -22,8 +24,16 @@ from django.utils.translation import gettext as _
 
 from soporte.accounts.models import Assignment, Team, Tier, User
 from soporte.accounts.services import system_user
+from soporte.jobs.queue import enqueue
 from soporte.lib.errors import InvalidInput, ServiceError
 from soporte.tickets import services as tickets
+from soporte.tickets.macros import (
+    render,
+    requester_language,
+    unknown_error,
+    unknown_placeholders,
+    values_for,
+)
 from soporte.tickets.models import (
     ACTIVE_STATUSES,
     Category,
@@ -146,7 +156,8 @@ def _check_value(number: int, field: str, value: Any) -> None:
         )
 
 
-SET_FIELDS = {
+EMAIL_TO = {"requester", "assignee", "team"}
+SET_FIELDS: dict[str, Any] = {
     "status": Status,
     "impact": Level,
     "urgency": Level,
@@ -204,6 +215,13 @@ def _action_problem(kind: Any, action: dict) -> str:
         return "" if text("reason", 2000) else _("escalate needs a reason.")
     if kind == "note":
         return "" if text("body", 20000) else _("note needs a body.")
+    if kind == "email":
+        if action.get("to") not in EMAIL_TO:
+            return _("email goes to the requester, the assignee or the team.")
+        if not (text("subject", 200) and text("body", 20000)):
+            return _("email needs a subject and a body.")
+        unknown = unknown_placeholders(action["subject"] + " " + action["body"])
+        return unknown_error(unknown) if unknown else ""
     return _("unknown action type %(type)r.") % {"type": kind}
 
 
@@ -294,6 +312,19 @@ def _run(action: dict, ticket: Ticket) -> None:
             tickets.escalate(ticket, acting_user=actor, reason=action["reason"])
     elif kind == "note":
         tickets.add_note(ticket, acting_user=actor, body=action["body"])
+    elif kind == "email":
+        _email(action, ticket, actor)
+
+
+def _email(action: dict, ticket: Ticket, actor: User) -> None:
+    """Queue the rule's mail, placeholders filled now (what the ticket is when the rule
+    fires); the mail area records and sends it (job mail.templated)."""
+    to = action["to"]
+    language = requester_language(ticket) if to == "requester" else settings.LANGUAGE_CODE
+    values = values_for(ticket, agent=actor, language=language)
+    subject = render(action["subject"], values).text.replace("\n", " ")
+    body = render(action["body"], values).text
+    enqueue("mail.templated", ticket.pk, to, subject, body, uuid.uuid4().hex)
 
 
 def _assign_in_team(ticket: Ticket, events: Sequence[TicketEvent]) -> None:
