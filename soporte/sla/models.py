@@ -232,7 +232,8 @@ class Rule(models.Model):
     conditions: [{"field": "priority", "op": "in", "value": ["P1", "P2"]}, ...]
     actions: [{"type": "set", "field": "status", "value": "open"},
               {"type": "assign", "to": "round_robin"}, {"type": "add_tag", "value": "vip"},
-              {"type": "escalate", "reason": "..."}, {"type": "note", "body": "..."}]
+              {"type": "escalate", "reason": "..."}, {"type": "note", "body": "..."},
+              {"type": "email", "to": "requester", "subject": "...", "body": "..."}]
     (soporte/sla/automation.py checks and runs them)."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
