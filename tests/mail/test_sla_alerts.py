@@ -55,7 +55,7 @@ def test_the_assignee_is_warned_then_told_of_the_breach_once_each(
 
 
 def test_an_unassigned_tickets_team_hears_except_who_is_away(
-    smtp, committed, urgent, alice, carol, teams, make_ticket
+    smtp, committed, urgent, alice, carol, maria, teams, make_ticket
 ):
     from ..conftest import make_user
 
@@ -64,7 +64,7 @@ def test_an_unassigned_tickets_team_hears_except_who_is_away(
     away.save()
     teams["L1"].members.add(away)
     with committed():
-        make_ticket(acting_user=carol, team=teams["L1"])
+        make_ticket(acting_user=carol, requester=maria, team=teams["L1"])
 
     with committed():
         sla.watch(timezone.now() + timedelta(minutes=61))
