@@ -16,8 +16,9 @@ router = Router(tags=["search"])
 class SearchIn(Schema):
     q: str = Field(
         "",
-        description="Words to find, in any order, accents and case ignored; each word "
-        f"also finds its other forms (printer, printers). At most "
+        description="Words to find, all of them, in a ticket's subject and description or "
+        "in one of its messages; in any order, accents and case ignored; each word also "
+        "finds its other forms (printer, printers; impresora, impresoras). At most "
         f"{queries.MAX_QUERY_LENGTH} characters.",
     )
     limit: int = Field(20, ge=1, le=queries.MAX_LIMIT)

@@ -32,12 +32,15 @@ class Hit:
 
 @dataclass(frozen=True)
 class Scope:
-    """The tickets a search may return, as SQL selecting their ids, and whether
-    internal documents count."""
+    """Whose documents a search may return, as SQL made from policy.visible_tickets.
+
+    For an agent (who sees most tickets, internal documents too) `tickets_sql` selects
+    the ticket of the document aliased `d` when visible, for an EXISTS; for a requester
+    (who sees few) it selects the ids of all their tickets, for an IN."""
 
     tickets_sql: str
-    tickets_params: Sequence[Any]
-    include_internal: bool
+    params: Sequence[Any]
+    agent: bool
 
 
 class Backend(ABC):
@@ -65,17 +68,21 @@ class Backend(ABC):
         compute them itself."""
 
     @abstractmethod
-    def clear(self) -> None:
-        """Remove every document and index entry (before a full reindex)."""
+    def clear(self, kinds: Sequence[str]) -> None:
+        """Remove the documents of these kinds with their index entries, before a full
+        reindex of them; documents of other kinds (written by other areas) stay found."""
 
     @abstractmethod
     def optimize(self) -> None:
         """After a bulk load: compact the index and refresh the planner's statistics."""
 
     @abstractmethod
-    def search(self, query: Query, scope: Scope, *, limit: int, offset: int) -> list[Hit]:
+    def search(
+        self, query: Query, scope: Scope, *, limit: int, offset: int, after_id: int = 0
+    ) -> list[Hit]:
         """One hit per ticket in scope, best first; the ticket's score is its best
-        document's. `query` has at least one word."""
+        document's. Only documents with an id above `after_id` count. `query` has at
+        least one word."""
 
 
 def get_backend(using: str = "default") -> Backend:

@@ -221,9 +221,10 @@ def _ticket_documents(ticket_ids: list[int]) -> Iterator[Document]:
 
 
 def reindex(*, progress: Progress | None = None, chunk: int = 500) -> int:
-    """Rebuild every document from the tickets and their messages.
+    """Rebuild every ticket and message document from the tickets and their messages.
 
-    1. Remove all documents and the whole index (searches find less until this ends).
+    1. Remove the ticket and message documents (searches find less until this ends);
+       other areas' documents (articles...) stay.
     2. Walk the tickets in id order, `chunk` at a time, writing their documents in bulk.
     3. Compact the index and refresh the statistics.
     Calls progress(done, expected) after each chunk; returns the number of documents.
@@ -232,7 +233,7 @@ def reindex(*, progress: Progress | None = None, chunk: int = 500) -> int:
     # About one document per message: a ticket's description shares the ticket's.
     expected = Message.objects.count()
     with transaction.atomic():
-        backend.clear()
+        backend.clear([Kind.TICKET, Kind.MESSAGE])
     done = 0
     last_id = 0
     while True:

@@ -60,3 +60,27 @@ def test_the_command_shows_progress_and_a_final_rate(conversation):
     call_command("reindex", stdout=out, stderr=err)
     assert re.fullmatch(r"Indexed 4 documents in \d+\.\d s \([\d,]+/s\)\.\n", out.getvalue())
     assert re.search(r"\[#+\.*\] 4/\d+ documents, [\d,]+/s", err.getvalue())
+
+
+def test_reindex_keeps_other_areas_documents(conversation, carol):
+    """An article written by the knowledge base stays indexed and found."""
+    from soporte.search.objects import object_scope, search_objects
+    from soporte.search.text import parse_query
+    from soporte.tickets.models import Ticket
+
+    search.index_documents(
+        [
+            Document(
+                kind=Kind.ARTICLE,
+                object_id=conversation.pk,  # any id the scope below allows
+                title="Reiniciar el módem",
+                body="Desenchufe el módem diez segundos",
+                updated_at=conversation.updated_at,
+            )
+        ]
+    )
+    search.reindex()
+    scope = object_scope(Ticket.objects.all(), include_internal=False)
+    hits = search_objects(Kind.ARTICLE, parse_query("modem"), scope, limit=5)
+    assert [hit.object_id for hit in hits] == [conversation.pk]
+    assert Document.objects.filter(kind=Kind.ARTICLE).count() == 1

@@ -254,6 +254,25 @@ def test_results_come_in_pages(opened, carol):
     assert {hit.number for page in pages for hit in page.items} == numbers
 
 
+def test_a_broad_search_ranks_the_newest_documents_first(opened, found, carol, maria, monkeypatch):
+    """With windows of 3 and 6 documents: a word in every document is answered from the
+    newest three when they fill the page; a rarer word is looked for further back. A
+    requester's search always ranks all of her tickets."""
+    from soporte.search import queries
+
+    monkeypatch.setattr(queries, "WINDOWS", (3, 6))
+    old = [opened(f"Monitor {i}", "Monitor flickers").number for i in range(4)]
+    new = [opened(f"Screen {i}", FILLER + "monitor").number for i in range(4, 8)]
+    assert set(found(carol, "monitor", limit=2)) <= set(new[-3:])
+    assert set(found(carol, "flickers", limit=2)) <= set(old)
+    assert len(found(carol, "monitor", limit=10)) == 8  # not enough in any window: all
+    assert set(found(maria, "monitor", limit=2)) <= set(old)  # the best of all
+    if connection.vendor == "postgresql":  # the planner setting of a window is undone
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW enable_indexscan")
+            assert cursor.fetchone() == ("on",)
+
+
 # -- what the user types ----------------------------------------------------------------
 
 NASTY = [

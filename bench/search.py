@@ -1,0 +1,503 @@
+"""Full-text search speed: full reindex rate and search latency, SQLite and PostgreSQL.
+
+Loads N ticket messages of varied bilingual (Spanish/English) help desk text with bulk
+inserts (tickets of 1 to 8 messages, a fifth of them internal notes), then times:
+  1. a full reindex (`soporte.search.services.reindex`, which writes through
+     `index_documents`): documents per second, target >= 5,000/s;
+  2. 200 varied searches (`soporte.search.queries.search_tickets`, ranked, scoped by
+     policy, 20 results with snippets) as a supervisor, an agent and requesters:
+     p50 / p95 / max in ms, target p95 <= 50 ms.
+SQLite runs on a file under a temporary directory; PostgreSQL (database
+soporte_bench_search, dropped and created) when the server answers. Each database runs
+in its own process.
+
+    python bench/search.py [--messages 200000] [--queries 200] [--only sqlite|postgres]
+    python bench/search.py --messages 1000000          # the full target
+    python bench/search.py --postgres postgres://postgres@127.0.0.1:5432/soporte_bench_search
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/soporte_bench_search"
+ORGANIZATIONS = 40
+REQUESTERS = 2000
+TEAMS = 6
+AGENTS = 30
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+# -- text -----------------------------------------------------------------------------
+
+# (English words, Spanish words) per topic: devices, symptoms and the like.
+TOPICS = [
+    (
+        "printer printers toner paper jam tray prints blank pages driver queue spooler",
+        "impresora impresoras tóner papel atasco bandeja imprime páginas blanco controlador cola",
+    ),
+    (
+        "vpn tunnel disconnects connection drops token certificate gateway remote",
+        "vpn túnel desconecta conexión cae token certificado pasarela remoto",
+    ),
+    (
+        "password expired locked account reset login sign mfa authenticator",
+        "contraseña caducada bloqueada cuenta restablecer acceso iniciar sesión autenticador",
+    ),
+    (
+        "email outlook mailbox inbox calendar invitation attachment signature sync",
+        "correo outlook buzón bandeja calendario invitación adjunto firma sincroniza",
+    ),
+    (
+        "laptop battery charger screen keyboard touchpad fan overheating docking",
+        "portátil batería cargador pantalla teclado touchpad ventilador sobrecalienta base",
+    ),
+    (
+        "network wifi cable switch router dhcp dns latency packet loss",
+        "red wifi cable switch router dhcp dns latencia paquetes pérdida",
+    ),
+    (
+        "monitor display flickers resolution hdmi adapter projector meeting room",
+        "monitor pantalla parpadea resolución hdmi adaptador proyector sala reuniones",
+    ),
+    (
+        "invoice erp sap report export excel macro spreadsheet formula",
+        "factura erp sap informe exportar excel macro hoja fórmula",
+    ),
+    (
+        "phone mobile iphone android app notifications voicemail headset",
+        "teléfono móvil iphone android aplicación notificaciones buzón voz auriculares",
+    ),
+    (
+        "software install license update upgrade version crash freezes error",
+        "software instalar licencia actualización versión bloquea congela error",
+    ),
+    (
+        "backup restore files folder share permissions drive onedrive sharepoint",
+        "copia restaurar archivos carpeta compartida permisos unidad onedrive sharepoint",
+    ),
+    (
+        "badge access door camera alarm building parking visitor",
+        "tarjeta acceso puerta cámara alarma edificio aparcamiento visitante",
+    ),
+]
+PRODUCTS = (
+    "Windows 11, macOS Sonoma, Ubuntu 22.04, Teams, Zoom, Chrome, Firefox, SAP GUI, "
+    "HP LaserJet M607, Canon iR-ADV C5535, Dell Latitude 7420, ThinkPad T14, GlobalProtect, "
+    "FortiClient, Office 365, OneDrive, Jira, Salesforce, AutoCAD, Photoshop"
+).split(", ")
+PLACES_EN = "floor 2|floor 3|room 12|the warehouse|the Madrid office|reception|the lab".split("|")
+PLACES_ES = "piso 2|planta 3|sala 12|el almacén|la oficina de Sevilla|recepción|el taller".split(
+    "|"
+)
+NAMES = "María José Lucía Pedro Carmen Javier Ana Luis Sofía Diego Paula Marco".split()
+EN_SENTENCES = [
+    "Since this morning the {a} on {place} {b} and nobody can work.",
+    "Hi, my {a} keeps showing an error {code} when I open {product}.",
+    "The {a} {b} again after the last update of {product}.",
+    "Could you check the {a}? It {b} every few minutes.",
+    "I already restarted the {a} twice but it still {b}.",
+    "{name} from accounting says the {a} {b} too.",
+    "We need this fixed before the audit on Friday.",
+    "Thanks for the quick answer, it works now.",
+    "Any news? The {a} is still not working.",
+    "Attached a screenshot of the {a} with error {code}.",
+]
+ES_SENTENCES = [
+    "Desde esta mañana la {a} de {place} {b} y nadie puede trabajar.",
+    "Hola, mi {a} muestra el error {code} al abrir {product}.",
+    "La {a} {b} otra vez después de la última actualización de {product}.",
+    "¿Pueden revisar la {a}? Se {b} cada pocos minutos.",
+    "Ya reinicié la {a} dos veces pero sigue igual, {b}.",
+    "{name} de contabilidad dice que la {a} también {b}.",
+    "Necesitamos resolverlo antes de la auditoría del viernes.",
+    "Gracias por la respuesta rápida, ya funciona.",
+    "¿Alguna novedad? La {a} sigue sin funcionar.",
+    "Adjunto captura de la {a} con el error {code}.",
+]
+NOTES = [
+    "Escalado al proveedor, caso {code}. Driver {product} conocido.",
+    "Known issue with {product}; workaround: clear the {a} cache.",
+    "Llamé a {name}, dice que la {a} {b} solo por la tarde.",
+    "Checked the logs: {code} repeated {n} times, {a} {b}.",
+]
+
+
+class TextMaker:
+    def __init__(self, seed: int):
+        self.rng = random.Random(seed)
+        self.topics = [(en.split(), es.split()) for en, es in TOPICS]
+
+    def _fill(self, template: str, words: list[str], places: list[str]) -> str:
+        rng = self.rng
+        return template.format(
+            a=rng.choice(words),
+            b=rng.choice(words),
+            place=rng.choice(places),
+            product=rng.choice(PRODUCTS),
+            name=rng.choice(NAMES),
+            code=f"0x{rng.randrange(16**6):06X}" if rng.random() < 0.5 else rng.randrange(9999),
+            n=rng.randrange(2, 500),
+        )
+
+    def message(self, topic: int, spanish: bool, note: bool = False) -> str:
+        rng = self.rng
+        en, es = self.topics[topic]
+        words = es if spanish else en
+        places = PLACES_ES if spanish else PLACES_EN
+        if note:
+            return self._fill(rng.choice(NOTES), words, places)
+        pool = ES_SENTENCES if spanish else EN_SENTENCES
+        count = rng.choice((1, 2, 2, 3, 3, 4, 6))
+        return " ".join(self._fill(rng.choice(pool), words, places) for _ in range(count))
+
+    def subject(self, topic: int, spanish: bool) -> str:
+        rng = self.rng
+        en, es = self.topics[topic]
+        words = es if spanish else en
+        return f"{rng.choice(words).capitalize()} {rng.choice(words)} - {rng.choice(PRODUCTS)}"
+
+
+def queries(count: int, seed: int = 7) -> list[str]:
+    """Searches people type: one to three words, both languages, accents or not, codes."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        en, es = TOPICS[rng.randrange(len(TOPICS))]
+        words = (es if i % 2 else en).split()
+        kind = i % 5
+        if kind == 0:
+            text = rng.choice(words)
+        elif kind == 1:
+            text = " ".join(rng.sample(words, 2))
+        elif kind == 2:
+            text = " ".join(rng.sample(words, 3))
+        elif kind == 3:
+            text = f"{rng.choice(words)} {rng.choice(PRODUCTS).split()[0]}"
+        else:
+            text = f"error {rng.choice(words)}"
+        if rng.random() < 0.2:  # typed without accents, or shouting
+            text = text.upper() if rng.random() < 0.5 else text.replace("ñ", "n").replace("ó", "o")
+        out.append(text)
+    return out
+
+
+# -- one database, in its own process ---------------------------------------------------
+
+
+def setup_django(database_url: str, var_dir: str) -> None:
+    os.environ["SOPORTE_DATABASE_URL"] = database_url
+    os.environ["SOPORTE_VAR_DIR"] = var_dir
+    os.environ["SOPORTE_SECRET_KEY"] = "bench-only"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "soporte.settings"
+    import django
+
+    django.setup()
+    import logging
+
+    logging.disable(logging.WARNING)
+
+
+def reset_postgres(database_url: str) -> None:
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    parts = urlsplit(database_url)
+    name = parts.path.lstrip("/")
+    admin = database_url.replace(parts.path, "/postgres", 1)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def postgres_answers(database_url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        import psycopg
+
+        parts = urlsplit(database_url)
+        admin = database_url.replace(parts.path, "/postgres", 1)
+        psycopg.connect(admin, connect_timeout=3).close()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not reachable"
+        return False
+
+
+def people():
+    """Organizations, requesters (some trusted with their organization's tickets),
+    teams and agents, in bulk."""
+    from soporte.accounts.models import Organization, Role, Team, Tier, User
+
+    orgs = Organization.objects.bulk_create(
+        Organization(name=f"Company {i}") for i in range(ORGANIZATIONS)
+    )
+    requesters = User.objects.bulk_create(
+        User(
+            username=f"user{i}",
+            email=f"user{i}@example.org",
+            password="!",
+            organization=orgs[i % ORGANIZATIONS],
+            sees_organization_tickets=i < ORGANIZATIONS,  # one lead per organization
+        )
+        for i in range(REQUESTERS)
+    )
+    teams = Team.objects.bulk_create(Team(name=f"Queue {i}", tier=Tier.L1) for i in range(TEAMS))
+    agents = User.objects.bulk_create(
+        User(username=f"agent{i}", email=f"agent{i}@x.org", password="!", role=Role.AGENT)
+        for i in range(AGENTS)
+    )
+    for i, agent in enumerate(agents):
+        teams[i % TEAMS].members.add(agent)
+    supervisor = User.objects.create(
+        username="boss", email="boss@x.org", password="!", role=Role.SUPERVISOR
+    )
+    return requesters, teams, agents, supervisor
+
+
+def load(total: int, requesters, teams, agents) -> dict:
+    """Tickets and `total` messages with bulk inserts (not indexed: reindex does that)."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from soporte.tickets.models import Message, MessageKind, Ticket
+
+    rng = random.Random(3)
+    maker = TextMaker(4)
+    now = timezone.now()
+    number = 1000
+    done = 0
+    start = time.perf_counter()
+    while done < total:
+        tickets, conversations = [], []
+        while done < total and len(tickets) < 2000:
+            topic, spanish = rng.randrange(len(TOPICS)), rng.random() < 0.5
+            requester = rng.choice(requesters)
+            created = now - timedelta(minutes=rng.randrange(2 * 365 * 24 * 60))
+            number += 1
+            tickets.append(
+                Ticket(
+                    number=number,
+                    subject=maker.subject(topic, spanish),
+                    status=rng.choice(["new", "open", "resolved", "closed"]),
+                    channel="email",
+                    requester=requester,
+                    organization_id=requester.organization_id,
+                    team=rng.choice(teams) if rng.random() < 0.9 else None,
+                    created_at=created,
+                    updated_at=created,
+                )
+            )
+            size = min(total - done, rng.choice((1, 2, 3, 4, 4, 5, 6, 8)))
+            conversations.append((topic, spanish, requester, size))
+            done += size
+        with transaction.atomic():
+            Ticket.objects.bulk_create(tickets)
+            messages = []
+            for ticket, (topic, spanish, requester, size) in zip(
+                tickets, conversations, strict=True
+            ):
+                for i in range(size):
+                    note = i > 0 and rng.random() < 0.2
+                    agent = rng.choice(agents)
+                    messages.append(
+                        Message(
+                            ticket=ticket,
+                            kind=MessageKind.NOTE if note else MessageKind.REPLY,
+                            internal=note,
+                            author=requester if i == 0 or (i % 2 == 0 and not note) else agent,
+                            channel="email",
+                            body_text=maker.message(topic, spanish, note),
+                        )
+                    )
+            Message.objects.bulk_create(messages, batch_size=5000)
+        log(f"  loaded {done:,} messages")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE tickets_counter SET value = %s WHERE name = 'ticket'", [number])
+        cursor.execute("ANALYZE")
+    return {
+        "messages": total,
+        "tickets": Ticket.objects.count(),
+        "load_s": round(time.perf_counter() - start, 1),
+    }
+
+
+def bench_reindex() -> dict:
+    from soporte.search.services import reindex
+
+    last = [0.0]
+
+    def progress(done: int, expected: int) -> None:
+        now = time.perf_counter()
+        if now - last[0] > 5:
+            last[0] = now
+            log(f"  reindexed {done:,}/{expected:,}")
+
+    start = time.perf_counter()
+    count = reindex(progress=progress)
+    elapsed = time.perf_counter() - start
+    return {
+        "documents": count,
+        "reindex_s": round(elapsed, 1),
+        "reindex_per_s": round(count / elapsed),
+    }
+
+
+def bench_search(count: int, requesters, agents, supervisor) -> dict:
+    from soporte.search.queries import search_tickets
+
+    texts = queries(count)
+    # Who searches, in turn: a supervisor (everything), an agent (one team's queue and
+    # the unassigned), an organization's lead (its tickets), a plain requester (theirs).
+    users = [supervisor, agents[0], requesters[0], requesters[ORGANIZATIONS + 1]]
+    roles = ["supervisor", "agent", "org lead", "requester"]
+    for text in queries(20, seed=99):  # warm-up: caches, statistics, first-use costs
+        search_tickets(supervisor, text)
+    samples: dict[str, list[float]] = {role: [] for role in roles}
+    hits = []
+    for i, text in enumerate(texts):
+        user = users[i % len(users)]
+        start = time.perf_counter()
+        page = search_tickets(user, text, limit=20)
+        samples[roles[i % len(users)]].append((time.perf_counter() - start) * 1000)
+        hits.append(len(page.items))
+    every = [ms for values in samples.values() for ms in values]
+    result = {
+        "queries": len(every),
+        "search_p50_ms": round(statistics.median(every), 2),
+        "search_p95_ms": round(percentile(every, 95), 2),
+        "search_max_ms": round(max(every), 2),
+        "mean_results": round(statistics.mean(hits), 1),
+        "empty_results": sum(1 for count in hits if not count),
+    }
+    for role, values in samples.items():
+        result[f"p95_{role.replace(' ', '_')}_ms"] = round(percentile(values, 95), 2)
+    return result
+
+
+def child(vendor: str, args) -> dict:
+    tmp = tempfile.mkdtemp(prefix="soporte-search-bench-")
+    try:
+        return run(vendor, args, tmp)
+    finally:
+        if args.keep:
+            log(f"{vendor}: kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(vendor: str, args, tmp: str) -> dict:
+    if vendor == "postgres":
+        database_url = args.postgres
+        reset_postgres(database_url)
+    else:
+        database_url = f"sqlite:///{tmp}/bench.sqlite3"
+    setup_django(database_url, tmp)
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0, interactive=False)
+    result: dict = {"database": connection.vendor}
+    requesters, teams, agents, supervisor = people()
+    log(f"{vendor}: loading {args.messages:,} messages")
+    result.update(load(args.messages, requesters, teams, agents))
+    log(f"{vendor}: full reindex")
+    result.update(bench_reindex())
+    log(f"{vendor}: {args.queries} searches")
+    result.update(bench_search(args.queries, requesters, agents, supervisor))
+    return result
+
+
+def report(results: list[dict]) -> None:
+    rows = [
+        ("messages", "messages", ""),
+        ("tickets", "tickets", ""),
+        ("documents indexed", "documents", ""),
+        ("bulk load of rows (s)", "load_s", ""),
+        ("full reindex (s)", "reindex_s", ""),
+        ("full reindex (documents/s)", "reindex_per_s", ">= 5,000"),
+        ("search p50 (ms)", "search_p50_ms", ""),
+        ("search p95 (ms)", "search_p95_ms", "<= 50"),
+        ("search max (ms)", "search_max_ms", ""),
+        ("  p95 as supervisor (ms)", "p95_supervisor_ms", ""),
+        ("  p95 as agent (ms)", "p95_agent_ms", ""),
+        ("  p95 as organization lead (ms)", "p95_org_lead_ms", ""),
+        ("  p95 as requester (ms)", "p95_requester_ms", ""),
+        ("mean results per search", "mean_results", ""),
+        ("searches without results", "empty_results", ""),
+    ]
+    print()
+    print(f"{'measure':<34}" + "".join(f"{r['database']:>14}" for r in results) + "  target")
+    for label, key, target in rows:
+        values = "".join(
+            f"{r[key]:>14,}" if isinstance(r.get(key), int) else f"{r.get(key, '-'):>14}"
+            for r in results
+        )
+        print(f"{label:<34}{values}  {target}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=200_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--only", choices=["sqlite", "postgres"])
+    parser.add_argument("--postgres", default=POSTGRES_URL)
+    parser.add_argument("--child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--keep", action="store_true", help="keep the SQLite file afterwards")
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args)))
+        return
+    vendors = [args.only] if args.only else ["sqlite", "postgres"]
+    if "postgres" in vendors and not postgres_answers(args.postgres):
+        log("postgres: not reachable, skipped")
+        vendors.remove("postgres")
+    results = []
+    for vendor in vendors:
+        command = [
+            sys.executable,
+            __file__,
+            "--child",
+            vendor,
+            "--messages",
+            str(args.messages),
+            "--queries",
+            str(args.queries),
+            "--postgres",
+            args.postgres,
+            *(["--keep"] if args.keep else []),
+        ]
+        done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    if args.json:
+        print(json.dumps(results, indent=2))
+    report(results)
+
+
+if __name__ == "__main__":
+    main()
