@@ -16,7 +16,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from .models import (
@@ -141,8 +140,14 @@ def touch_unchanged(digest: str) -> tuple[int, str] | None:
     """The daily run of an unchanged machine: when a report is byte for byte the one
     last recorded for a (not stale) machine, only its last_inventory_at moves. One
     UPDATE; the machine's (id, tag), or None when the report must be read."""
-    found = Asset.objects.filter(inventory_hash=digest, stale=False).values_list("pk", "tag")
-    row = found.first()
+    # The partial index's condition, repeated, lets SQLite use it; no ORDER BY, or SQLite
+    # would walk the tag index instead.
+    found = (
+        Asset.objects.filter(inventory_hash=digest, stale=False)
+        .exclude(inventory_hash="")
+        .order_by()
+    )
+    row = next(iter(found.values_list("pk", "tag")[:1]), None)
     if row is None:
         return None
     Asset.objects.filter(pk=row[0]).update(last_inventory_at=timezone.now())
@@ -202,16 +207,19 @@ def _record(report: Report, token: EnrollmentToken, digest: str) -> Outcome:
 
 def _find(values: dict[str, Any]) -> Asset | None:
     """The machine with the report's hardware UUID, else the computer with its serial
-    recorded without a UUID (or with this one): one query."""
+    recorded without a UUID (or with this one)."""
     uuid, serial = values.get("hardware_uuid", ""), values.get("serial", "")
-    match = Q(hardware_uuid=uuid) if uuid else Q(pk__in=[])
+    assets = Asset.objects.select_for_update().order_by()
+    if uuid:
+        # `.exclude(hardware_uuid="")` is the unique index's condition: SQLite uses the
+        # partial index only when the query states it.
+        found = assets.filter(hardware_uuid=uuid).exclude(hardware_uuid="").first()
+        if found is not None:
+            return found
     if serial:
-        match |= Q(serial=serial, kind=Kind.COMPUTER, hardware_uuid__in=("", uuid))
-    found = list(Asset.objects.select_for_update().filter(match)[:10])
-    by_uuid = [a for a in found if uuid and a.hardware_uuid == uuid]
-    if by_uuid:
-        return by_uuid[0]
-    return min(found, key=lambda a: a.pk) if found else None
+        candidates = assets.filter(serial=serial, kind=Kind.COMPUTER)
+        return candidates.filter(hardware_uuid__in=("", uuid)).order_by("pk").first()
+    return None
 
 
 def _create(values: dict[str, Any], chassis: str, token: EnrollmentToken, now: datetime) -> Asset:

@@ -163,10 +163,13 @@ class Asset(models.Model):
             models.Index(fields=["hostname"], name="asset_hostname"),
             models.Index(fields=["updated_at", "id"], name="asset_updated"),
             models.Index(fields=["stale", "last_inventory_at"], name="asset_stale"),
-            # Plain indexes for lookups: SQLite cannot prove that `column = value`
-            # satisfies a partial index's `column <> ''`, so it would scan the table.
-            models.Index(fields=["inventory_hash"], name="asset_inventory_hash_all"),
-            models.Index(fields=["hardware_uuid"], name="asset_hardware_uuid"),
+            # Partial: most assets have no hash. A lookup repeats the condition
+            # (.exclude(inventory_hash="")), or SQLite would not use the index.
+            models.Index(
+                fields=["inventory_hash"],
+                condition=~Q(inventory_hash=""),
+                name="asset_inventory_digest",
+            ),
             models.Index(fields=["name"], name="asset_name"),
         ]
 
