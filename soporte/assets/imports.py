@@ -35,7 +35,14 @@ from .models import (
     Location,
     Status,
 )
-from .services import TEXT_LIMITS, History, apply_changes, custom_errors, users_by_name
+from .services import (
+    TEXT_LIMITS,
+    History,
+    apply_changes,
+    custom_errors,
+    has_nul,
+    users_by_name,
+)
 
 COLUMNS = (
     "tag", "name", "type", "status", "serial", "hardware_uuid", "manufacturer", "model",
@@ -162,6 +169,8 @@ def _json(column: str, text: str, kind: type) -> Any:
         value = json.loads(text)
     except ValueError:
         raise _RowError(column, _("Not valid JSON.")) from None
+    if has_nul(value):
+        raise _RowError(column, _("NUL characters are not allowed."))
     if not isinstance(value, kind):
         what = _("a JSON object") if kind is dict else _("a JSON list")
         raise _RowError(column, _("Must be %(what)s.") % {"what": what})

@@ -124,6 +124,7 @@ def custom_errors(asset_type: AssetType, custom: Any) -> list[str]:
 def check_schema(schema: Any) -> None:
     if not isinstance(schema, dict):
         raise InvalidInput(_("The custom fields schema must be a JSON object."))
+    _check_json("schema", schema)
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as error:
@@ -131,6 +132,23 @@ def check_schema(schema: Any) -> None:
             _("The custom fields schema is not a valid JSON Schema: %(error)s")
             % {"error": error.message[:300]}
         ) from None
+
+
+def has_nul(value: Any) -> bool:
+    """A NUL character anywhere in a JSON value, keys included (PostgreSQL's jsonb
+    refuses them: a 500 if it got that far)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(key) or has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(has_nul(item) for item in value)
+    return False
+
+
+def _check_json(name: str, value: Any) -> None:
+    if has_nul(value):
+        raise InvalidInput(_("%(field)s must not contain NUL characters.") % {"field": name})
 
 
 def _clean_text(name: str, value: Any) -> str:
@@ -191,8 +209,10 @@ def clean_fields(values: dict[str, Any]) -> dict[str, Any]:
             value = _clean_text(name, value)
         elif name in ("disks", "interfaces"):
             value = _clean_list(name, value)
+            _check_json(name, value)
         elif name == "custom":
             value = value if value is not None else {}
+            _check_json(name, value)
         elif name == "status":
             if value not in Status.values:
                 raise InvalidInput(

@@ -75,6 +75,12 @@ def test_an_agent_records_an_asset(api, alice, types, maria):
         pytest.param({"tag": "ACME-0001", "type_id": "{type}"}, 422, "taken", id="taken tag"),
         pytest.param({"tag": "X", "type_id": "{type}", "ram_mb": -1}, 422, "", id="negative"),
         pytest.param({"tag": "X\x00", "type_id": "{type}"}, 422, "", id="NUL"),
+        pytest.param(
+            {"tag": "X", "type_id": "{type}", "custom": {"note\x00": "a"}},
+            422,
+            "NUL",
+            id="NUL in a custom field (PostgreSQL's jsonb refuses it)",
+        ),  # fmt: skip
     ],
 )
 def test_bad_input_is_refused_with_a_message(api, alice, laptop, types, body, status, detail):
