@@ -72,5 +72,5 @@ def load(context: dict[str, Any]) -> None:
     maintenance.save_plan(
         acting_user=people["luis"], name="Monthly laptop care", rrule_text="FREQ=MONTHLY;BYDAY=1MO",
         starts_at=timezone.now().replace(hour=9, minute=0, second=0, microsecond=0),
-        asset_type=types["Laptop"], team=context["teams"]["L2"],
+        asset_type=types["Laptop"], team=context["teams"]["L2"], lead_days=31,
     )  # fmt: skip
