@@ -273,13 +273,17 @@ def report_inventory(request: HttpRequest):
         raise InvalidInput(_validation_message(error)) from None
     if not body.hardware_uuid.strip() and not body.serial.strip():
         raise InvalidInput("The report needs a hardware UUID or a serial number.")
-    data = body.model_dump()
-    software = data.pop("software")
-    data.pop("agent_version")
+    packages = body.software
     report = inventory.Report(
-        **data,
-        software=[inventory.Package(**p) for p in software] if software is not None else None,
-    )
+        hardware_uuid=body.hardware_uuid, serial=body.serial, hostname=body.hostname,
+        manufacturer=body.manufacturer, model=body.model, chassis=body.chassis,
+        os_name=body.os_name, os_version=body.os_version, cpu=body.cpu, ram_mb=body.ram_mb,
+        disks=[disk.model_dump() for disk in body.disks],
+        interfaces=[nic.model_dump() for nic in body.interfaces],
+        software=None if packages is None else [
+            inventory.Package(p.name, p.version, p.vendor) for p in packages
+        ],
+    )  # fmt: skip
     outcome = inventory.record_inventory(report, token=token, digest=digest)
     return {
         "id": outcome.asset.pk, "tag": outcome.asset.tag, "created": outcome.created,

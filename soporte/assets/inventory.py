@@ -132,15 +132,6 @@ def _packages(report: Report) -> dict[tuple[str, str], str]:
     return {(p.name, p.vendor): p.version for p in report.software or ()}
 
 
-def _relaxed_commit() -> None:
-    """PostgreSQL: this transaction's commit does not wait for the WAL to reach the
-    disk. A crash may lose the last few reports, never corrupt anything; the agent
-    reports again on its next run."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-
-
 def report_digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
@@ -159,9 +150,7 @@ def touch_unchanged(digest: str) -> tuple[int, str] | None:
     row = next(iter(found.values_list("pk", "tag")[:1]), None)
     if row is None:
         return None
-    with transaction.atomic():
-        _relaxed_commit()
-        Asset.objects.filter(pk=row[0]).update(last_inventory_at=timezone.now())
+    Asset.objects.filter(pk=row[0]).update(last_inventory_at=timezone.now())
     return row
 
 
@@ -180,7 +169,6 @@ def _record(report: Report, token: EnrollmentToken, digest: str) -> Outcome:
     """1. Find the machine (hardware UUID, then serial), locked, or create it.
     2. An identical report only moves last_inventory_at.
     3. Otherwise record each changed field, then the software differences."""
-    _relaxed_commit()
     values = _fields(report)
     now = timezone.now()
     report_hash = digest or _digest([values, sorted(_packages(report).items())])
