@@ -46,9 +46,10 @@ run: $(VENV)/.installed $(LOCALE_MO)
 	$(BIN)/soporte run
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check soporte tests bench
-	$(BIN)/ruff format --check soporte tests bench
-	$(BIN)/mypy soporte/lib soporte/accounts/services.py soporte/tickets/services.py soporte/jobs/queue.py soporte/jobs/services.py soporte/jobs/registry.py soporte/jobs/worker.py soporte/sla/calendar.py soporte/sla/clock.py soporte/sla/services.py soporte/search/services.py soporte/search/text.py
+	$(BIN)/ruff check soporte tests bench agent
+	$(BIN)/ruff format --check soporte tests bench agent
+	$(BIN)/mypy soporte/lib soporte/accounts/services.py soporte/tickets/services.py soporte/jobs/queue.py soporte/jobs/services.py soporte/jobs/registry.py soporte/jobs/worker.py soporte/sla/calendar.py soporte/sla/clock.py soporte/sla/services.py soporte/search/services.py soporte/search/text.py \
+		soporte/kb/services.py soporte/assets/services.py soporte/tickets/macros.py
 
 test-sqlite: $(VENV)/.installed-dev $(LOCALE_MO) /usr/bin/chromium /usr/sbin/dovecot
 	SOPORTE_DATABASE_URL= $(BIN)/python -m pytest -q
@@ -67,6 +68,8 @@ test: lint test-sqlite
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/sla.py
+	$(BIN)/python bench/search.py
+	$(BIN)/python bench/assets.py
 
 # The long fuzzing run of the mail parser (the suite runs a short one).
 fuzz: $(VENV)/.installed-dev

@@ -14,7 +14,9 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from soporte.accounts.api import router as accounts_router
 from soporte.accounts.services import authenticate_token
+from soporte.assets.api import router as assets_router
 from soporte.jobs.api import router as jobs_router
+from soporte.kb.api import router as kb_router
 from soporte.lib.errors import ServiceError
 from soporte.mail.api import router as mail_router
 from soporte.search.api import router as search_router
@@ -96,4 +98,6 @@ api.add_router("/mail", mail_router)
 api.add_router("/search", search_router)
 api.add_router("/jobs", jobs_router)
 api.add_router("/sla", sla_router)
+api.add_router("/kb", kb_router)
+api.add_router("/assets", assets_router)
 api.add_router("", accounts_router)

@@ -31,6 +31,7 @@ from .models import (
     SoftwareProduct,
 )
 from .schemas import (
+    AssetEventOut,
     AssetIn,
     AssetOut,
     AssetPage,
@@ -42,7 +43,6 @@ from .schemas import (
     EnrollmentCreated,
     EnrollmentIn,
     EnrollmentOut,
-    EventOut,
     ImportOut,
     InstallationOut,
     InstallIn,
@@ -505,7 +505,7 @@ def change_asset(request: HttpRequest, asset_id: Id, body: AssetPatch):
     return _asset(request, asset_id)
 
 
-@router.get("/{asset_id}/history", response=list[EventOut], summary="Every change (agents)")
+@router.get("/{asset_id}/history", response=list[AssetEventOut], summary="Every change (agents)")
 def history(request: HttpRequest, asset_id: Id):
     asset = _agent_asset(request, asset_id)
     return asset.events.select_related("actor").order_by("-at", "-id")[:1000]

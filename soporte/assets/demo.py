@@ -11,7 +11,7 @@ from django.utils import timezone
 from soporte.tickets import demo
 
 from . import cabling, maintenance, services
-from .models import AssetType, CableLink, Certification, Status
+from .models import AssetStatus, AssetType, CableLink, Certification
 
 
 @demo.register
@@ -25,29 +25,31 @@ def load(context: dict[str, Any]) -> None:
         return services.create_asset(acting_user=admin, tag=tag, type=types[type_name], **fields)
 
     laptop = asset(
-        "ACME-0001", "Laptop", name="María's laptop", status=Status.IN_USE, serial="5CD1234XYZ",
+        "ACME-0001", "Laptop", name="María's laptop", status=AssetStatus.IN_USE,
+        serial="5CD1234XYZ",
         manufacturer="Lenovo", model="ThinkPad T14", owner=people["maria"], location=office,
         purchase_date=date(2024, 3, 1), warranty_end=date(2027, 3, 1), hostname="acme-mlopez",
         os_name="Windows 11 Pro", os_version="23H2", cpu="AMD Ryzen 7 PRO 7840U", ram_mb=32768,
         custom={"battery_health_pct": 93},
     )  # fmt: skip
     asset(
-        "ACME-0002", "Monitor", name="María's monitor", status=Status.IN_USE,
+        "ACME-0002", "Monitor", name="María's monitor", status=AssetStatus.IN_USE,
         manufacturer="Dell", model="P2723DE", owner=people["maria"], location=office,
         attached_to=laptop, custom={"size_in": 27},
     )  # fmt: skip
     asset(
-        "GLX-0001", "Desktop", name="Pedro's PC", status=Status.IN_USE, serial="MXL9876ABC",
+        "GLX-0001", "Desktop", name="Pedro's PC", status=AssetStatus.IN_USE, serial="MXL9876ABC",
         manufacturer="HP", model="EliteDesk 800 G9", owner=people["pedro"],
         organization=orgs["globex"], hostname="glx-psilva", os_name="Ubuntu", os_version="24.04",
         ram_mb=16384,
     )  # fmt: skip
     switch = asset("NET-SW-01", "Switch", manufacturer="Cisco", model="C9200L-48P",
-                   status=Status.IN_USE, location=office, custom={"port_count": 48})  # fmt: skip
-    panel = asset("NET-PP-01", "Patch panel", status=Status.IN_USE, location=office,
+                   status=AssetStatus.IN_USE, location=office,
+                   custom={"port_count": 48})  # fmt: skip
+    panel = asset("NET-PP-01", "Patch panel", status=AssetStatus.IN_USE, location=office,
                   custom={"ports": 24})  # fmt: skip
-    outlet_a = asset("OUT-2-014", "Wall outlet", status=Status.IN_USE, location=office)
-    outlet_b = asset("OUT-2-015", "Wall outlet", status=Status.IN_USE, location=office)
+    outlet_a = asset("OUT-2-014", "Wall outlet", status=AssetStatus.IN_USE, location=office)
+    outlet_b = asset("OUT-2-015", "Wall outlet", status=AssetStatus.IN_USE, location=office)
     cabling.patch(cabling.get_port(laptop, "eth0"), cabling.get_port(outlet_a, "A"),
                   acting_user=admin)  # fmt: skip
     cabling.patch(cabling.get_port(panel, "14"), cabling.get_port(switch, "Gi1/0/14"),

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from soporte.accounts.models import Organization, Team
 
-from .models import AssetType, ImportKind, Kind, Location, Status
+from .models import AssetStatus, AssetType, ImportKind, Kind, Location
 
 
 class JSONField(forms.CharField):
@@ -45,7 +45,9 @@ class AssetForm(forms.Form):
     tag = forms.CharField(label=_("Asset tag"), max_length=64)
     name = forms.CharField(label=_("Name"), max_length=200, required=False)
     type = forms.ModelChoiceField(label=_("Type"), queryset=AssetType.objects.all())
-    status = forms.ChoiceField(label=_("Status"), choices=Status.choices, initial=Status.IN_STOCK)
+    status = forms.ChoiceField(
+        label=_("Status"), choices=AssetStatus.choices, initial=AssetStatus.IN_STOCK
+    )
     serial = forms.CharField(label=_("Serial number"), max_length=100, required=False)
     manufacturer = forms.CharField(label=_("Manufacturer"), max_length=100, required=False)
     model = forms.CharField(label=_("Model"), max_length=100, required=False)
@@ -83,7 +85,7 @@ class AssetFilterForm(forms.Form):
         label=_("Kind"), choices=[("", _("Any"))] + Kind.choices, required=False
     )
     status = forms.ChoiceField(
-        label=_("Status"), choices=[("", _("Any"))] + Status.choices, required=False
+        label=_("Status"), choices=[("", _("Any"))] + AssetStatus.choices, required=False
     )
     location = forms.ModelChoiceField(
         label=_("Location"), queryset=Location.objects.all(), required=False

@@ -27,13 +27,13 @@ from soporte.lib.errors import InvalidInput, PermissionDenied
 from .models import (
     Asset,
     AssetEvent,
+    AssetStatus,
     AssetType,
     EventKind,
     ImportKind,
     ImportRun,
     ImportStatus,
     Location,
-    Status,
 )
 from .services import (
     TEXT_LIMITS,
@@ -181,15 +181,15 @@ def _json(column: str, text: str, kind: type) -> Any:
 
 def _status(text: str) -> str:
     if not text:
-        return Status.IN_STOCK
+        return AssetStatus.IN_STOCK
     lowered = text.strip().lower()
-    for value, label in Status.choices:
+    for value, label in AssetStatus.choices:
         if lowered in (value, str(label).lower()):
             return value
     raise _RowError(
         "status",
         _("Unknown status %(value)r; use one of %(statuses)s.")
-        % {"value": text[:30], "statuses": ", ".join(Status.values)},
+        % {"value": text[:30], "statuses": ", ".join(AssetStatus.values)},
     )
 
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from .models import (
     Asset,
     AssetEvent,
+    AssetStatus,
     AssetType,
     EnrollmentToken,
     EventKind,
@@ -28,7 +29,6 @@ from .models import (
     Kind,
     SoftwareProduct,
     Source,
-    Status,
 )
 from .services import History, apply_changes
 
@@ -244,7 +244,7 @@ def _create(values: dict[str, Any], chassis: str, token: EnrollmentToken, now: d
         name=values.get("hostname", "")[:200],
         type=asset_type,
         kind=Kind.COMPUTER,
-        status=Status.IN_USE,
+        status=AssetStatus.IN_USE,
         organization_id=token.organization_id,
         last_inventory_at=now,
         **values,

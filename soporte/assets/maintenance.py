@@ -23,12 +23,12 @@ from soporte.tickets.models import ACTIVE_STATUSES, Channel
 from . import policy
 from .models import (
     Asset,
+    AssetStatus,
     AssetType,
     EventKind,
     Location,
     MaintenancePlan,
     MaintenanceTask,
-    Status,
     TaskStatus,
     TicketAsset,
 )
@@ -141,7 +141,7 @@ def plan_assets(plan: MaintenancePlan) -> QuerySet[Asset]:
         if plan.location_id:
             grouped &= Q(location_id=plan.location_id)
         group |= grouped
-    return Asset.objects.filter(group).exclude(status=Status.RETIRED)
+    return Asset.objects.filter(group).exclude(status=AssetStatus.RETIRED)
 
 
 def occurrences(plan: MaintenancePlan, start: datetime, end: datetime) -> list[datetime]:

@@ -29,7 +29,7 @@ class Kind(models.TextChoices):
     WALL_OUTLET = "wall_outlet", _("Wall outlet")
 
 
-class Status(models.TextChoices):
+class AssetStatus(models.TextChoices):
     IN_STOCK = "in_stock", _("In stock")
     IN_USE = "in_use", _("In use")
     IN_REPAIR = "in_repair", _("In repair")
@@ -79,7 +79,7 @@ class Asset(models.Model):
     # A copy of type.kind, so lists filter by kind without a join.
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, editable=False)
     status = models.CharField(
-        _("status"), max_length=16, choices=Status.choices, default=Status.IN_STOCK
+        _("status"), max_length=16, choices=AssetStatus.choices, default=AssetStatus.IN_STOCK
     )
     serial = models.CharField(_("serial number"), max_length=100, blank=True)
     # The machine's SMBIOS UUID (or, where unreadable, its OS machine id): what the agent

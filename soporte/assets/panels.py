@@ -21,3 +21,7 @@ def assets_panel(ticket, user):
         "number": ticket.number,
         "assets": [link.asset for link in links],
     }
+
+
+# The requester's own assets, offered on the portal's new-ticket form.
+panels.register_portal_form_part("assets/portal/_new_ticket_offer.html")

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from soporte.lib.schema import AwareDatetime, Id, text
 
-from .models import CableCategory, CableStandard, Kind, Status
+from .models import AssetStatus, CableCategory, CableStandard, Kind
 
 JsonList = list[dict[str, Any]]
 
@@ -22,7 +22,7 @@ class Ref(Schema):
 
 class AssetFields(Schema):
     name: text(200) | None = None
-    status: Status | None = None
+    status: AssetStatus | None = None
     serial: text(100) | None = None
     hardware_uuid: text(64) | None = None
     manufacturer: text(100) | None = None
@@ -123,7 +123,7 @@ class AssetOut(Schema):
 class AssetQuery(Schema):
     q: text(100) = ""
     kind: Kind | None = None
-    status: Status | None = None
+    status: AssetStatus | None = None
     type: Id | None = None
     location: Id | None = None
     organization: Id | None = None
@@ -133,7 +133,7 @@ class AssetQuery(Schema):
     limit: int = Field(50, ge=1, le=200)
 
 
-class EventOut(Schema):
+class AssetEventOut(Schema):
     id: int
     at: datetime
     actor: Ref | None

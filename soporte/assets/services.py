@@ -32,6 +32,7 @@ from . import policy
 from .models import (
     Asset,
     AssetEvent,
+    AssetStatus,
     AssetType,
     EnrollmentToken,
     EventKind,
@@ -41,7 +42,6 @@ from .models import (
     Location,
     SoftwareProduct,
     Source,
-    Status,
     TicketAsset,
 )
 
@@ -214,10 +214,10 @@ def clean_fields(values: dict[str, Any]) -> dict[str, Any]:
             value = value if value is not None else {}
             _check_json(name, value)
         elif name == "status":
-            if value not in Status.values:
+            if value not in AssetStatus.values:
                 raise InvalidInput(
                     _("Unknown status %(status)s; use one of %(statuses)s.")
-                    % {"status": value, "statuses": ", ".join(Status.values)}
+                    % {"status": value, "statuses": ", ".join(AssetStatus.values)}
                 )
         elif name == "ram_mb" and value is not None:
             if isinstance(value, bool) or not isinstance(value, int):

@@ -56,7 +56,7 @@ class CategoryOut(Schema):
         return list(obj.sections.all())
 
 
-class CategoryIn(Schema):
+class KbCategoryIn(Schema):
     name: text(120, 1)
     description: text(2000) = ""
     position: int = Field(0, ge=0, le=1_000_000)
@@ -354,7 +354,7 @@ def list_categories(request: HttpRequest):
 
 
 @router.post("/categories", response={201: CategoryOut}, summary="Create a category (supervisors)")
-def create_category(request: HttpRequest, data: CategoryIn):
+def create_category(request: HttpRequest, data: KbCategoryIn):
     category = services.create_category(acting_user=request.auth, **data.model_dump())
     return HttpStatus(201, category)
 

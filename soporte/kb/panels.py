@@ -13,3 +13,7 @@ def kb_panel(ticket, user):
     if not is_agent(user):
         return None
     return "kb/desk/_ticket_panel.html", {"number": ticket.number}
+
+
+# Article suggestions while a requester writes a new ticket on the portal.
+panels.register_portal_form_part("kb/portal/_new_ticket_suggestions.html")

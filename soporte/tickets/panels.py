@@ -24,3 +24,17 @@ def register(panel: Panel) -> Panel:
 def for_ticket(ticket: Ticket, user: User) -> list[tuple[str, dict[str, Any]]]:
     shown = (panel(ticket, user) for panel in _panels)
     return [item for item in shown if item is not None]
+
+
+# Templates other areas add inside the portal's new-ticket form (article suggestions, the
+# requester's assets), included in registration order.
+_portal_form_parts: list[str] = []
+
+
+def register_portal_form_part(template: str) -> None:
+    if template not in _portal_form_parts:
+        _portal_form_parts.append(template)
+
+
+def portal_form_parts() -> list[str]:
+    return list(_portal_form_parts)

@@ -35,6 +35,17 @@ from soporte.tickets import services
 from soporte.tickets.models import Attachment, CannedResponse, Category, Message, Ticket
 
 RULE = {"name": "VIP", "trigger": "created", "actions": [{"type": "add_tag", "value": "vip"}]}
+PLAN = {
+    "name": "Laptop care",
+    "rrule": "FREQ=MONTHLY;BYDAY=1MO",
+    "starts_at": "2026-01-05T09:00:00Z",
+    "asset_ids": ["{asset_id}"],
+    "checklist": ["Clean"],
+}
+PORTS = {
+    "a": {"asset_id": "{asset_id}", "port": "eth0"},
+    "b": {"asset_id": "{outlet_id}", "port": "A"},
+}
 OFFICE = {
     "name": "Office",
     "time_zone": "Europe/Madrid",
@@ -122,6 +133,71 @@ EXPECTED = {
     # Requesters are refused before the ticket is looked up; Bob does not see the ticket.
     "apply a shared macro":             (401,  403,  403,  403,  200,  404,  200,  200),
     "apply someone else's macro":       (401,  403,  403,  403,  404,  404,  404,  404),
+    # Knowledge base: requesters read published articles meant for them (the article is
+    # Acme's, not Globex's) and never drafts; agents write; what readers see is changed
+    # by supervisors and admins, or published by an agent who did not write it last.
+    "list KB categories":               (401,  200,  200,  200,  200,  200,  200,  200),
+    "create a KB category":             (401,  403,  403,  403,  403,  403,  201,  201),
+    "add a KB section":                 (401,  403,  403,  403,  403,  403,  201,  201),
+    "list articles":                    (401,  200,  200,  200,  200,  200,  200,  200),
+    "write an article":                 (401,  403,  403,  403,  201,  201,  201,  201),
+    "read an article for Acme":         (401,  200,  200,  404,  200,  200,  200,  200),
+    "change a draft article":           (401,  404,  404,  404,  200,  200,  200,  200),
+    "change a published article":       (401,  403,  403,  403,  403,  403,  200,  200),
+    "submit a draft for review":        (401,  404,  404,  404,  200,  200,  200,  200),
+    "publish Alice's article in review": (401, 404,  404,  404,  403,  200,  200,  200),
+    "translate an article":             (401,  404,  404,  404,  201,  201,  201,  201),
+    "list an article's versions":       (401,  404,  404,  404,  200,  200,  200,  200),
+    "read an article's version":        (401,  404,  404,  404,  200,  200,  200,  200),
+    "restore an article's version":     (401,  404,  404,  404,  200,  200,  200,  200),
+    "mark Sara's article reviewed":     (401,  404,  404,  404,  403,  403,  200,  200),
+    "say whether an article helped":    (401,  200,  200,  404,  200,  200,  200,  200),
+    "export an article":                (401,  200,  200,  404,  200,  200,  200,  200),
+    "list FAQ entries":                 (401,  200,  200,  200,  200,  200,  200,  200),
+    "write a FAQ entry":                (401,  403,  403,  403,  201,  201,  201,  201),
+    "change an unpublished FAQ entry":  (401,  404,  404,  404,  200,  200,  200,  200),
+    "suggest articles":                 (401,  200,  200,  200,  200,  200,  200,  200),
+    "write an article from the ticket": (401,  403,  404,  404,  201,  404,  201,  201),
+    "mark the ticket solved with an article": (401, 403, 404, 404, 200, 404, 200, 200),
+    "suggest articles for the ticket":  (401,  403,  404,  404,  200,  404,  200,  200),
+    # Assets: agents (and up) see and change every asset; a requester reads only the
+    # assets she owns (Maria's laptop), never another's (404), and changes none (403).
+    # Admins manage the agent's enrollment tokens; the agent's door takes only those.
+    "list assets":                      (401,  200,  200,  200,  200,  200,  200,  200),
+    "record an asset":                  (401,  403,  403,  403,  201,  201,  201,  201),
+    "read Maria's laptop":              (401,  200,  404,  404,  200,  200,  200,  200),
+    "change Maria's laptop":            (401,  403,  404,  404,  200,  200,  200,  200),
+    "read an asset's history":          (401,  403,  404,  404,  200,  200,  200,  200),
+    "list an asset's tickets":          (401,  200,  404,  404,  200,  200,  200,  200),
+    # Bob may change the laptop but does not see the ticket.
+    "link the ticket to the laptop":    (401,  201,  404,  404,  201,  404,  201,  201),
+    "unlink the ticket from the laptop": (401, 403,  404,  404,  204,  404,  204,  204),
+    "list an asset's software":         (401,  200,  404,  404,  200,  200,  200,  200),
+    "install software":                 (401,  403,  404,  404,  201,  201,  201,  201),
+    "uninstall software":               (401,  403,  404,  404,  204,  204,  204,  204),
+    "trace an asset's cabling":         (401,  403,  404,  404,  200,  200,  200,  200),
+    "list asset types":                 (401,  200,  200,  200,  200,  200,  200,  200),
+    "create an asset type":             (401,  403,  403,  403,  403,  403,  403,  201),
+    "replace an asset type":            (401,  403,  403,  403,  403,  403,  403,  200),
+    "export assets":                    (401,  403,  403,  403,  200,  200,  200,  200),
+    "import a CSV file":                (401,  403,  403,  403,  202,  202,  202,  202),
+    "follow an import":                 (401,  403,  403,  403,  200,  200,  200,  200),
+    "report inventory without an enrollment token": (403, 403, 403, 403, 403, 403, 403, 403),
+    "list enrollment tokens":           (401,  403,  403,  403,  403,  403,  403,  200),
+    "make an enrollment token":         (401,  403,  403,  403,  403,  403,  403,  201),
+    "revoke an enrollment token":       (401,  403,  403,  403,  403,  403,  403,  200),
+    "list licences":                    (401,  403,  403,  403,  200,  200,  200,  200),
+    "add licence seats":                (401,  403,  403,  403,  201,  201,  201,  201),
+    "patch two ports":                  (401,  403,  403,  403,  201,  201,  201,  201),
+    "unplug a patch cord":              (401,  403,  403,  403,  200,  200,  200,  200),
+    "read the cabling report":          (401,  403,  403,  403,  200,  200,  200,  200),
+    "list a link's certifications":     (401,  403,  403,  403,  200,  200,  200,  200),
+    "attach a tester's report":         (401,  403,  403,  403,  200,  200,  200,  200),
+    "list maintenance plans":           (401,  403,  403,  403,  200,  200,  200,  200),
+    "create a maintenance plan":        (401,  403,  403,  403,  201,  201,  201,  201),
+    "replace a maintenance plan":       (401,  403,  403,  403,  200,  200,  200,  200),
+    "list overdue maintenance":         (401,  403,  403,  403,  200,  200,  200,  200),
+    "record maintenance as done":       (401,  403,  403,  403,  200,  200,  200,  200),
 }
 # fmt: on
 
@@ -136,6 +212,7 @@ class Call:
     body: dict | None = None
     setup: str = ""
     upload: bool = False
+    form: dict | None = None  # fields sent with the uploaded file
 
 
 REQUESTS = {
@@ -231,6 +308,143 @@ REQUESTS = {
     "apply someone else's macro": Call(
         "POST", "/tickets/{number}/macros/{macro_id}/apply", {}, setup="Sara's macro"
     ),
+    "list KB categories": Call("GET", "/kb/categories"),
+    "create a KB category": Call("POST", "/kb/categories", {"name": "Network"}),
+    "add a KB section": Call(
+        "POST", "/kb/categories/{category_id}/sections", {"name": "VPN"}, setup="kb Acme's"
+    ),
+    "list articles": Call("GET", "/kb/articles"),
+    "write an article": Call("POST", "/kb/articles", {"title": "VPN", "body": "Reconnect."}),
+    "read an article for Acme": Call("GET", "/kb/articles/{article_id}", setup="kb Acme's"),
+    "change a draft article": Call(
+        "PATCH", "/kb/articles/{article_id}", {"body": "Better."}, setup="kb Sara's draft"
+    ),
+    "change a published article": Call(
+        "PATCH", "/kb/articles/{article_id}", {"body": "Better."}, setup="kb public"
+    ),
+    "submit a draft for review": Call(
+        "POST",
+        "/kb/articles/{article_id}/status",
+        {"status": "in_review"},
+        setup="kb Sara's draft",
+    ),  # fmt: skip
+    "publish Alice's article in review": Call(
+        "POST",
+        "/kb/articles/{article_id}/status",
+        {"status": "published"},
+        setup="kb Alice's in review",
+    ),  # fmt: skip
+    "translate an article": Call(
+        "POST",
+        "/kb/articles/{article_id}/translations",
+        {"language": "es"},
+        setup="kb Sara's draft",
+    ),  # fmt: skip
+    "list an article's versions": Call(
+        "GET", "/kb/articles/{article_id}/versions", setup="kb Sara's draft"
+    ),
+    "read an article's version": Call(
+        "GET", "/kb/articles/{article_id}/versions/{number}", setup="kb Sara's draft"
+    ),
+    "restore an article's version": Call(
+        "POST",
+        "/kb/articles/{article_id}/versions/{number}/restore",
+        {},
+        setup="kb Sara's draft",
+    ),  # fmt: skip
+    "mark Sara's article reviewed": Call(
+        "POST", "/kb/articles/{article_id}/reviewed", {}, setup="kb Sara's draft"
+    ),
+    "say whether an article helped": Call(
+        "POST",
+        "/kb/articles/{article_id}/feedback",
+        {"helpful": False, "comment": "Tray?"},
+        setup="kb Acme's",
+    ),  # fmt: skip
+    "export an article": Call("GET", "/kb/articles/{article_id}/export", setup="kb Acme's"),
+    "list FAQ entries": Call("GET", "/kb/faq"),
+    "write a FAQ entry": Call(
+        "POST",
+        "/kb/faq",
+        {"category_id": "{category_id}", "question": "Toner?", "answer": "Shake it."},
+        setup="kb Acme's",
+    ),  # fmt: skip
+    "change an unpublished FAQ entry": Call(
+        "PATCH", "/kb/faq/{entry_id}", {"question": "Toner, again?"}, setup="kb FAQ draft"
+    ),
+    "suggest articles": Call("GET", "/kb/suggestions"),
+    "write an article from the ticket": Call(
+        "POST", "/kb/tickets/{number}/article", {}, setup="resolved"
+    ),
+    "mark the ticket solved with an article": Call(
+        "POST",
+        "/kb/tickets/{number}/solved-with",
+        {"article_id": "{article_id}"},
+        setup="kb Acme's",
+    ),  # fmt: skip
+    "suggest articles for the ticket": Call("GET", "/kb/tickets/{number}/suggestions"),
+    "list assets": Call("GET", "/assets"),
+    "record an asset": Call("POST", "/assets", {"tag": "NB-9", "type_id": "{type_id}"}, "assets"),
+    "read Maria's laptop": Call("GET", "/assets/{asset_id}", setup="assets"),
+    "change Maria's laptop": Call("PATCH", "/assets/{asset_id}", {"ram_mb": 8}, "assets"),
+    "read an asset's history": Call("GET", "/assets/{asset_id}/history", setup="assets"),
+    "list an asset's tickets": Call("GET", "/assets/{asset_id}/tickets", setup="assets"),
+    "link the ticket to the laptop": Call(
+        "POST", "/assets/{asset_id}/tickets", {"number": "{number}"}, "assets"
+    ),
+    "unlink the ticket from the laptop": Call(
+        "DELETE", "/assets/{asset_id}/tickets/{number}", setup="assets linked"
+    ),
+    "list an asset's software": Call("GET", "/assets/{asset_id}/software", setup="assets"),
+    "install software": Call(
+        "POST", "/assets/{asset_id}/software", {"name": "7-Zip", "version": "24"}, "assets"
+    ),
+    "uninstall software": Call(
+        "DELETE", "/assets/{asset_id}/software/{product_id}", setup="assets software"
+    ),
+    "trace an asset's cabling": Call("GET", "/assets/{asset_id}/cabling", setup="assets"),
+    "list asset types": Call("GET", "/assets/types"),
+    "create an asset type": Call("POST", "/assets/types", {"name": "Tablet", "kind": "computer"}),
+    "replace an asset type": Call(
+        "PUT", "/assets/types/{type_id}", {"name": "Desktop", "kind": "computer"}, "assets"
+    ),
+    "export assets": Call("GET", "/assets/export"),
+    "import a CSV file": Call("POST", "/assets/imports", form={"kind": "assets"}, upload=True),
+    "follow an import": Call("GET", "/assets/imports/{run_id}", setup="assets import"),
+    "report inventory without an enrollment token": Call(
+        "POST", "/assets/inventory", {"hardware_uuid": "x"}
+    ),
+    "list enrollment tokens": Call("GET", "/assets/enrollment-tokens"),
+    "make an enrollment token": Call("POST", "/assets/enrollment-tokens", {"name": "HQ"}),
+    "revoke an enrollment token": Call(
+        "DELETE", "/assets/enrollment-tokens/{token_id}", setup="assets token"
+    ),
+    "list licences": Call("GET", "/assets/licences"),
+    "add licence seats": Call("POST", "/assets/licences", {"name": "Visio", "seats": 5}),
+    "patch two ports": Call("POST", "/assets/cabling/patch", PORTS, "assets"),
+    "unplug a patch cord": Call("POST", "/assets/cabling/unpatch", PORTS, "assets patched"),
+    "read the cabling report": Call("GET", "/assets/cabling/report"),
+    "list a link's certifications": Call(
+        "GET", "/assets/cabling/links/{link_id}/certifications", setup="assets certified"
+    ),
+    "attach a tester's report": Call(
+        "POST",
+        "/assets/cabling/certifications/{certification_id}/report",
+        setup="assets certified",
+        upload=True,
+    ),
+    "list maintenance plans": Call("GET", "/assets/maintenance/plans"),
+    "create a maintenance plan": Call("POST", "/assets/maintenance/plans", PLAN, "assets"),
+    "replace a maintenance plan": Call(
+        "PUT", "/assets/maintenance/plans/{plan_id}", PLAN, "assets maintenance"
+    ),
+    "list overdue maintenance": Call("GET", "/assets/maintenance/overdue"),
+    "record maintenance as done": Call(
+        "POST",
+        "/assets/maintenance/tasks/{task_id}/complete",
+        {"results": {"Clean": True}},
+        "assets maintenance",
+    ),
 }
 
 
@@ -321,7 +535,113 @@ def _prepare(call: Call, world: World, person: User | None) -> dict[str, int]:
         values["job_id"] = Job.objects.create(
             name="mail.process_pending", status=JobStatus.FAILED, last_error="boom"
         ).pk
+    elif call.setup.startswith("assets"):
+        values.update(_assets_setup(call.setup, world))
+    elif call.setup.startswith("kb "):
+        values.update(_kb_setup(call.setup, world))
     return values
+
+
+def _assets_setup(setup: str, world: World) -> dict[str, int]:
+    """Maria's laptop (and Pedro's desktop), and what a call needs besides, through the
+    assets services."""
+    from datetime import date
+
+    from soporte.assets import cabling, maintenance
+    from soporte.assets import services as assets
+    from soporte.assets.defaults import ensure_default_types
+    from soporte.assets.models import AssetType, CableLink, Certification, ImportRun
+
+    ada, alice = world.people["ada"], world.people["alice"]
+    ensure_default_types()  # a browser test's flush may have removed the migration's rows
+    kinds = {t.name: t for t in AssetType.objects.all()}
+    laptop = assets.create_asset(
+        acting_user=ada, tag="ACME-0001", type=kinds["Laptop"], owner=world.people["maria"]
+    )
+    assets.create_asset(
+        acting_user=ada, tag="GLX-0001", type=kinds["Desktop"], owner=world.people["pedro"]
+    )
+    outlet = assets.create_asset(acting_user=ada, tag="OUT-1", type=kinds["Wall outlet"])
+    values = {"asset_id": laptop.pk, "outlet_id": outlet.pk, "type_id": kinds["Desktop"].pk}
+    if setup == "assets linked":
+        assets.link_ticket(laptop, world.ticket, acting_user=alice)
+    elif setup == "assets software":
+        product = assets.product_named("7-Zip")
+        assets.install_software(laptop, acting_user=alice, product=product)
+        values["product_id"] = product.pk
+    elif setup == "assets import":
+        values["run_id"] = ImportRun.objects.create(kind="assets", content="tag,type\n").pk
+    elif setup == "assets token":
+        values["token_id"] = assets.create_enrollment_token(acting_user=ada, name="HQ")[0].pk
+    elif setup == "assets patched":
+        cabling.patch(
+            cabling.get_port(laptop, "eth0"), cabling.get_port(outlet, "A"), acting_user=alice
+        )
+    elif setup == "assets certified":
+        panel = assets.create_asset(acting_user=ada, tag="PP-1", type=kinds["Patch panel"])
+        link = CableLink.objects.create(
+            link_id="L-1", outlet_port=cabling.get_port(outlet, "A"),
+            panel_port=cabling.get_port(panel, "1"), category="cat6", standard="tia-568",
+        )  # fmt: skip
+        values["link_id"] = link.pk
+        values["certification_id"] = Certification.objects.create(
+            link=link, tested_on=date(2025, 6, 2), technician="JO", tester_model="DSX",
+            passed=True,
+        ).pk  # fmt: skip
+    elif setup == "assets maintenance":
+        plan = maintenance.save_plan(
+            acting_user=alice, name="Care", rrule_text="FREQ=MONTHLY", starts_at=laptop.created_at,
+            checklist=["Clean"], assets=[laptop],
+        )  # fmt: skip
+        values["plan_id"] = plan.pk
+        values["task_id"] = maintenance.MaintenanceTask.objects.create(
+            plan=plan, asset=laptop, due_at=laptop.created_at
+        ).pk
+    return values
+
+
+def _kb_setup(setup: str, world: World) -> dict[str, int]:
+    """Knowledge-base states, made through its services: an article published for Acme,
+    a public one, Sara's draft (two versions), Alice's article in review, a FAQ draft."""
+    from soporte.kb import services as kb
+    from soporte.kb.models import Category as KbCategory
+    from soporte.kb.models import Section
+
+    alice, carol = world.people["alice"], world.people["carol"]
+    sara = User.objects.get(username="sara")
+    category = KbCategory.objects.create(name="Printing")
+    section = Section.objects.create(category=category, name="Printers")
+    values = {"category_id": category.pk}
+
+    def article(author, visibility="public", **fields):
+        return kb.create_article(
+            acting_user=author, title="Printer jam", body="Open the tray.", section=section,
+            visibility=visibility, **fields,
+        )  # fmt: skip
+
+    if setup in ("kb Acme's", "kb public"):
+        acme = world.people["maria"].organization
+        found = (
+            article(alice, "organizations", organizations=[acme])
+            if setup == "kb Acme's"
+            else article(alice)
+        )
+        kb.transition_article(found, acting_user=carol, status="published")
+    elif setup == "kb Sara's draft":
+        found = article(sara)
+        kb.update_article(found, acting_user=sara, body="Open tray 2.")
+        values["number"] = 1  # the version to read or restore
+    elif setup == "kb Alice's in review":
+        found = article(alice)
+        kb.transition_article(found, acting_user=alice, status="in_review")
+    elif setup == "kb FAQ draft":
+        entry = kb.create_faq_entry(
+            acting_user=alice, category=category, question="Toner?", answer="Shake it."
+        )
+        return {**values, "entry_id": entry.pk}
+    else:
+        raise AssertionError(f"no setup {setup!r}")
+    return {**values, "article_id": found.pk}
 
 
 def _send(client, call: Call, values: dict[str, int]):
@@ -329,18 +649,26 @@ def _send(client, call: Call, values: dict[str, int]):
     if call.upload:
         return client.client.post(
             f"/api/v1{path}",
-            {"file": SimpleUploadedFile("notes.txt", b"hello")},
+            {"file": SimpleUploadedFile("notes.txt", b"hello"), **(call.form or {})},
             headers=client.headers,
         )
     if call.method == "GET":
         return client.get(path)
     if call.method == "DELETE":
         return client.delete(path)
-    body = {
-        key: values[value[1:-1]] if isinstance(value, str) and value.startswith("{") else value
-        for key, value in (call.body or {}).items()
-    }
+    body = _fill(call.body or {}, values)
     return getattr(client, call.method.lower())(path, body)
+
+
+def _fill(value, values: dict[str, int]):
+    """`{name}` strings, at any depth of the body, become the world's value."""
+    if isinstance(value, str) and value.startswith("{"):
+        return values[value[1:-1]]
+    if isinstance(value, dict):
+        return {key: _fill(item, values) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_fill(item, values) for item in value]
+    return value
 
 
 def _operations() -> set[tuple[str, str]]:

@@ -9,7 +9,7 @@ import pytest
 
 from soporte.assets import services
 from soporte.assets.defaults import ensure_default_types
-from soporte.assets.models import Asset, AssetType, Status
+from soporte.assets.models import Asset, AssetStatus, AssetType
 
 _serial = count(1)
 
@@ -35,7 +35,7 @@ def make_asset(types, ada):
 @pytest.fixture
 def laptop(make_asset, maria) -> Asset:
     return make_asset(
-        "Laptop", tag="ACME-0001", name="Maria's laptop", owner=maria, status=Status.IN_USE,
+        "Laptop", tag="ACME-0001", name="Maria's laptop", owner=maria, status=AssetStatus.IN_USE,
         serial="5CD1234XYZ", manufacturer="Lenovo", model="T14",
     )  # fmt: skip
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from soporte.assets import policy, services
-from soporte.assets.models import Asset, AssetEvent, EventKind, Status
+from soporte.assets.models import Asset, AssetEvent, AssetStatus, EventKind
 from soporte.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 
@@ -18,7 +18,7 @@ def test_an_asset_is_recorded_with_a_created_event(make_asset, ada):
 
 
 def test_every_change_is_kept_as_who_when_old_and_new(laptop, alice):
-    services.update_asset(laptop, acting_user=alice, ram_mb=16384, status=Status.IN_REPAIR)
+    services.update_asset(laptop, acting_user=alice, ram_mb=16384, status=AssetStatus.IN_REPAIR)
     services.update_asset(laptop, acting_user=alice, ram_mb=32768)
     changes = list(
         AssetEvent.objects.filter(asset=laptop, kind=EventKind.CHANGED)

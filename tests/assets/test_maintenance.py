@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from soporte.assets import maintenance
-from soporte.assets.models import MaintenanceTask, Status, TicketAsset
+from soporte.assets.models import AssetStatus, MaintenanceTask, TicketAsset
 from soporte.lib.errors import Conflict, InvalidInput
 from soporte.tickets.models import Ticket
 
@@ -51,7 +51,7 @@ def test_a_group_plan_covers_every_asset_of_the_type_but_retired_ones(
     make_asset, bob, types, laptop
 ):
     make_asset("Laptop", tag="NB-2")
-    make_asset("Laptop", tag="NB-OLD", status=Status.RETIRED)
+    make_asset("Laptop", tag="NB-OLD", status=AssetStatus.RETIRED)
     make_asset("Desktop", tag="PC-1")
     group = maintenance.save_plan(
         acting_user=bob, name="All laptops", rrule_text="RRULE:FREQ=MONTHLY;BYMONTHDAY=1",

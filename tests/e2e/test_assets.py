@@ -76,17 +76,6 @@ def test_a_requester_opens_a_ticket_about_her_laptop(new_page, sign_in, maria, a
     page = new_page()
     sign_in(page, maria)
     page.goto("/portal/new/")
-    # The picker as the portal's form loads it (the tickets template's one-line hook).
-    page.evaluate(
-        """() => {
-        const slot = document.createElement("div");
-        slot.setAttribute("hx-get", "/portal/assets/offer/");
-        slot.setAttribute("hx-trigger", "load");
-        slot.setAttribute("hx-swap", "outerHTML");
-        document.querySelector("#id_subject").before(slot);
-        htmx.process(slot);
-    }"""
-    )
     page.select_option("#id_asset", label="ACME-0001 — Maria's laptop (Laptop)")
     page.fill("#id_subject", "The fan is loud")
     page.fill("#id_body", "It whirs all day.")

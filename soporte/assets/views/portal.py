@@ -15,7 +15,7 @@ from soporte.tickets.forms import NewTicketForm
 from soporte.tickets.views.common import first_error, signed_in
 
 from .. import policy, queries, services
-from ..models import Status
+from ..models import AssetStatus
 
 PAGE_SIZE = 50
 
@@ -57,7 +57,7 @@ def offer(request: HttpRequest) -> HttpResponse:
     assets = list(
         policy.visible_assets(request.user)
         .filter(owner=request.user)
-        .exclude(status=Status.RETIRED)
+        .exclude(status=AssetStatus.RETIRED)
         .select_related("type")
         .order_by("tag")[:200]
     )

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from soporte.accounts import policy
 from soporte.lib.errors import Conflict, ServiceError
 
-from .. import services
+from .. import panels, services
 from ..forms import MultipleFileField, NewTicketForm
 from ..models import Category
 from ..queries import SUMMARY_VALUES, paginate, summaries
@@ -74,7 +74,11 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "tickets/portal/new.html",
-        {"form": form, "categories": Category.objects.all()},
+        {
+            "form": form,
+            "categories": Category.objects.all(),
+            "form_parts": panels.portal_form_parts(),
+        },
         status=status,
     )
 
