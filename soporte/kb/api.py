@@ -44,7 +44,7 @@ class SectionOut(Schema):
     description: str
 
 
-class CategoryOut(Schema):
+class KbCategoryOut(Schema):
     id: int
     name: str
     description: str
@@ -348,12 +348,14 @@ def _hit(hit: queries.ArticleHit) -> ArticleSummary:
 # -- categories ------------------------------------------------------------------------
 
 
-@router.get("/categories", response=list[CategoryOut], summary="Categories and their sections")
+@router.get("/categories", response=list[KbCategoryOut], summary="Categories and their sections")
 def list_categories(request: HttpRequest):
     return Category.objects.prefetch_related("sections")[:500]
 
 
-@router.post("/categories", response={201: CategoryOut}, summary="Create a category (supervisors)")
+@router.post(
+    "/categories", response={201: KbCategoryOut}, summary="Create a category (supervisors)"
+)
 def create_category(request: HttpRequest, data: KbCategoryIn):
     category = services.create_category(acting_user=request.auth, **data.model_dump())
     return HttpStatus(201, category)

@@ -126,11 +126,17 @@ _RELATIONS = {
 }
 
 
+# Fields that cannot be empty: null means "leave as it is" (or the default when creating).
+NOT_NULL = frozenset({"name", "position", "active", "pause_statuses", "warn_percent", "on_breach"})
+
+
 def _policy_fields(data: dict) -> dict:
     """Schema fields -> model fields: ids become rows (a missing one is a 422), blank
-    choices become ''."""
+    choices become '', null for a field that needs a value is ignored."""
     fields = {}
     for key, value in data.items():
+        if value is None and key in NOT_NULL:
+            continue
         if key in _RELATIONS:
             name, model = _RELATIONS[key]
             row = model.objects.filter(pk=value).first() if value is not None else None
@@ -259,16 +265,22 @@ def rules(request: HttpRequest):
     return Rule.objects.all()[:500]
 
 
+def _rule_fields(body: RulePatch) -> dict:
+    """Null means "leave as it is" for every field but the hours of a timed rule."""
+    data = body.model_dump(exclude_unset=True)
+    return {key: value for key, value in data.items() if value is not None or key == "hours"}
+
+
 @router.post("/rules", response={201: RuleOut}, summary="Create an automation rule (admins)")
 def create_rule(request: HttpRequest, body: RuleIn):
-    fields = body.model_dump(exclude_unset=True)
+    fields = _rule_fields(body)
     return HttpStatus(201, services.save_rule(acting_user=request.auth, **fields))
 
 
 @router.patch("/rules/{rule_id}", response=RuleOut, summary="Change an automation rule")
 def change_rule(request: HttpRequest, rule_id: Id, body: RulePatch):
     policy.require_admin(request.auth)
-    fields = body.model_dump(exclude_unset=True)
+    fields = _rule_fields(body)
     return services.save_rule(acting_user=request.auth, rule=_rule(rule_id), **fields)
 
 

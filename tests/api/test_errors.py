@@ -289,8 +289,21 @@ def _operations_with_a_version() -> set[tuple[str, str]]:
     return found
 
 
+# Versioned actions on other objects have their own stale-version tests: macros applied
+# to a ticket (tests/tickets/test_macros.py), articles (tests/kb/test_api.py) and assets
+# (tests/assets/test_api.py).
+TESTED_ELSEWHERE = {
+    ("POST", "/tickets/{number}/macros/{macro_id}/apply"),
+}
+
+
 def test_every_action_that_takes_a_version_is_in_the_conflict_table():
-    assert _operations_with_a_version() == {tuple(case.values[:2]) for case in VERSIONED}
+    on_tickets = {
+        operation
+        for operation in _operations_with_a_version()
+        if operation[1].startswith("/tickets/")
+    }
+    assert on_tickets - TESTED_ELSEWHERE == {tuple(case.values[:2]) for case in VERSIONED}
 
 
 def _fill(body: dict, **values) -> dict:
