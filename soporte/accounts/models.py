@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import QuerySet
@@ -166,11 +164,6 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.PREFIX}{self.key_id}_…)"
-
-    @staticmethod
-    def hash_secret(secret: str) -> str:
-        # The secret is 256 random bits, so a fast hash is enough: no dictionary to try.
-        return hashlib.sha256(secret.encode()).hexdigest()
 
 
 class LoginFailure(models.Model):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from soporte.lib import keys
 from soporte.lib.errors import Conflict, InvalidInput, NotFound
 
 from . import policy
@@ -288,29 +288,25 @@ def create_api_token(*, acting_user: User, name: str) -> tuple[ApiToken, str]:
     name = name.strip()
     if not name:
         raise InvalidInput(_("Give the token a name, e.g. the script that will use it."))
-    key_id = secrets.token_hex(6)
-    secret = secrets.token_urlsafe(32)
+    key_id, key_hash, key = keys.new_key(ApiToken.PREFIX)
     token = ApiToken.objects.create(
-        user=acting_user, name=name[:100], key_id=key_id, key_hash=ApiToken.hash_secret(secret)
+        user=acting_user, name=name[:100], key_id=key_id, key_hash=key_hash
     )
-    return token, f"{ApiToken.PREFIX}{key_id}_{secret}"
+    return token, key
 
 
 def authenticate_token(key: str) -> User | None:
     """The active user behind a token key, or None. Updates last use at most each minute."""
-    if not key.startswith(ApiToken.PREFIX):
+    parts = keys.split_key(key, ApiToken.PREFIX)
+    if parts is None:
         return None
-    key_id, _, secret = key[len(ApiToken.PREFIX) :].partition("_")
-    # Key ids are hex (secrets.token_hex): anything else cannot match, and a NUL byte
-    # would make PostgreSQL fail the query (a 500 instead of a 401).
-    if not secret or not key_id or len(key_id) > 16 or not set(key_id) <= set("0123456789abcdef"):
-        return None
+    key_id, secret = parts
     token = (
         ApiToken.objects.select_related("user")
         .filter(key_id=key_id, revoked_at__isnull=True)
         .first()
     )
-    if token is None or not secrets.compare_digest(token.key_hash, ApiToken.hash_secret(secret)):
+    if token is None or not keys.secret_matches(token.key_hash, secret):
         return None
     if not token.user.is_active:
         return None

@@ -8,8 +8,6 @@ enrollment tokens for the inventory agent; preventive maintenance plans.
 
 from __future__ import annotations
 
-import hashlib
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -479,11 +477,6 @@ class EnrollmentToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.PREFIX}{self.key_id}_…)"
-
-    @staticmethod
-    def hash_secret(secret: str) -> str:
-        # 256 random bits: a fast hash is enough, there is no dictionary to try.
-        return hashlib.sha256(secret.encode()).hexdigest()
 
 
 # -- preventive maintenance --------------------------------------------------------------

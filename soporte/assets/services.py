@@ -9,7 +9,6 @@ in ``maintenance.py``; they build on the helpers here.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -25,6 +24,7 @@ from jsonschema.exceptions import SchemaError
 
 from soporte.accounts import policy as ticket_policy
 from soporte.accounts.models import Organization, User
+from soporte.lib import keys
 from soporte.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from soporte.tickets.models import Ticket
 
@@ -596,29 +596,25 @@ def create_enrollment_token(
     name = _clean_text("name", name)[:100]
     if not name:
         raise InvalidInput(_("Give the token a name, e.g. the site or the rollout."))
-    key_id = secrets.token_hex(6)
-    secret = secrets.token_urlsafe(32)
+    key_id, key_hash, key = keys.new_key(EnrollmentToken.PREFIX)
     token = EnrollmentToken.objects.create(
         name=name,
         key_id=key_id,
-        key_hash=EnrollmentToken.hash_secret(secret),
+        key_hash=key_hash,
         organization=organization,
         created_by=acting_user,
     )
-    return token, f"{EnrollmentToken.PREFIX}{key_id}_{secret}"
+    return token, key
 
 
 def authenticate_enrollment(key: str) -> EnrollmentToken | None:
     """The unrevoked enrollment token with this key, or None."""
-    if not key.startswith(EnrollmentToken.PREFIX):
+    parts = keys.split_key(key, EnrollmentToken.PREFIX)
+    if parts is None:
         return None
-    key_id, _sep, secret = key[len(EnrollmentToken.PREFIX) :].partition("_")
-    if not secret or not key_id or len(key_id) > 16 or not set(key_id) <= set("0123456789abcdef"):
-        return None
+    key_id, secret = parts
     token = EnrollmentToken.objects.filter(key_id=key_id, revoked_at__isnull=True).first()
-    if token is None or not secrets.compare_digest(
-        token.key_hash, EnrollmentToken.hash_secret(secret)
-    ):
+    if token is None or not keys.secret_matches(token.key_hash, secret):
         return None
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:

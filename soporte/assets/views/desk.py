@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from soporte.accounts import policy as accounts_policy
 from soporte.accounts.models import User
 from soporte.lib.errors import InvalidInput, NotFound, ServiceError
-from soporte.tickets.views.common import agent_required, first_error
+from soporte.tickets.views.common import agent_required, first_error, submitted
 
 from .. import cabling, imports, maintenance, policy, queries, services
 from ..forms import (
@@ -167,26 +167,17 @@ def asset_edit(request: HttpRequest, asset_id: int) -> HttpResponse:
         version=asset.version,
     )
     form = AssetForm(request.POST or None, initial=initial)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            data = dict(form.cleaned_data)
-            try:
-                with transaction.atomic():
-                    fields = _form_fields(data)
-                    services.update_asset(
-                        asset, acting_user=request.user,
-                        expected_version=data.get("version"), **fields,
-                    )  # fmt: skip
-            except ServiceError as error:
-                messages.error(request, error.message)
-                status = error.status
-            else:
-                messages.success(request, _("Saved."))
-                return redirect("assets:asset", asset.pk)
-        else:
-            messages.error(request, first_error(form))
-            status = 422
+
+    @transaction.atomic
+    def save(data: dict) -> None:
+        fields = _form_fields(dict(data))
+        services.update_asset(
+            asset, acting_user=request.user, expected_version=data.get("version"), **fields
+        )
+
+    saved, status = submitted(request, form, save, _("Saved."))
+    if saved:
+        return redirect("assets:asset", asset.pk)
     return render(request, "assets/desk/edit.html", {"form": form, "asset": asset}, status=status)
 
 
@@ -467,25 +458,17 @@ def task_page(request: HttpRequest, task_id: int) -> HttpResponse:
     except NotFound:
         raise Http404 from None
     form = CompleteForm(request.POST or None, checklist=task.plan.checklist)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            done = set(form.cleaned_data["done"])
-            try:
-                maintenance.complete_task(
-                    task, acting_user=request.user,
-                    results={item: item in done for item in task.plan.checklist},
-                    notes=form.cleaned_data["notes"],
-                )  # fmt: skip
-            except ServiceError as error:
-                messages.error(request, error.message)
-                status = error.status
-            else:
-                messages.success(request, _("Maintenance recorded as done."))
-                return redirect("assets:asset", task.asset_id)
-        else:
-            messages.error(request, first_error(form))
-            status = 422
+
+    def save(data: dict) -> None:
+        done = set(data["done"])
+        maintenance.complete_task(
+            task, acting_user=request.user,
+            results={item: item in done for item in task.plan.checklist}, notes=data["notes"],
+        )  # fmt: skip
+
+    saved, status = submitted(request, form, save, _("Maintenance recorded as done."))
+    if saved:
+        return redirect("assets:asset", task.asset_id)
     return render(request, "assets/desk/task.html", {"task": task, "form": form}, status=status)
 
 

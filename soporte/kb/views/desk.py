@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from soporte.accounts import policy as accounts_policy
 from soporte.lib.errors import Conflict, InvalidInput, NotFound, ServiceError
 from soporte.tickets.models import Status
-from soporte.tickets.views.common import agent_required, first_error, get_ticket
+from soporte.tickets.views.common import agent_required, first_error, get_ticket, submitted
 
 from .. import markdown, policy, queries, services
 from ..forms import (
@@ -458,37 +458,26 @@ def unsolve(request: HttpRequest, number: int, article_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def faq_list(request: HttpRequest) -> HttpResponse:
     form = FaqForm(request.POST or None, initial={"language": language_of(request)})
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.create_faq_entry(
-                    acting_user=request.user,
-                    category=data["category"],
-                    question=data["question"],
-                    answer=data["answer"],
-                    language=data["language"],
-                    visibility=data["visibility"],
-                    organizations=_organizations(form),
-                    published=data["published"],
-                    position=data["position"],
-                )
-            except ServiceError as error:
-                messages.error(request, error.message)
-                status = error.status
-            else:
-                messages.success(request, _("The entry was saved."))
-                return redirect("kbdesk:faq")
-        else:
-            messages.error(request, first_error(form))
-            status = 422
+    saved, status = submitted(
+        request,
+        form,
+        lambda data: services.create_faq_entry(acting_user=request.user, **_faq_fields(form)),
+        _("The entry was saved."),
+    )
+    if saved:
+        return redirect("kbdesk:faq")
     entries = (
         policy.visible_faq(request.user)
         .select_related("category")
         .order_by("category__position", "category__name", "position", "pk")
     )
     return render(request, "kb/desk/faq.html", {"form": form, "entries": entries}, status=status)
+
+
+def _faq_fields(form: FaqForm) -> dict:
+    data = form.cleaned_data
+    names = ("category", "question", "answer", "language", "visibility", "published", "position")
+    return {**{name: data[name] for name in names}, "organizations": _organizations(form)}
 
 
 @agent_required
@@ -501,32 +490,16 @@ def faq_edit(request: HttpRequest, entry_id: int) -> HttpResponse:
         "published": entry.published, "organizations": [o.pk for o in entry.organizations.all()],
     }  # fmt: skip
     form = FaqForm(request.POST or None, initial=initial)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.update_faq_entry(
-                    entry,
-                    acting_user=request.user,
-                    category=data["category"],
-                    question=data["question"],
-                    answer=data["answer"],
-                    language=data["language"],
-                    visibility=data["visibility"],
-                    organizations=_organizations(form),
-                    published=data["published"],
-                    position=data["position"],
-                )
-            except ServiceError as error:
-                messages.error(request, error.message)
-                status = error.status
-            else:
-                messages.success(request, _("The entry was saved."))
-                return redirect("kbdesk:faq")
-        else:
-            messages.error(request, first_error(form))
-            status = 422
+    saved, status = submitted(
+        request,
+        form,
+        lambda data: services.update_faq_entry(
+            entry, acting_user=request.user, **_faq_fields(form)
+        ),
+        _("The entry was saved."),
+    )
+    if saved:
+        return redirect("kbdesk:faq")
     return render(request, "kb/desk/faq_edit.html", {"form": form, "entry": entry}, status=status)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.contrib import messages as django_messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
@@ -11,7 +12,7 @@ from django.http import Http404
 
 from soporte.accounts import policy
 from soporte.accounts.models import User
-from soporte.lib.errors import NotFound
+from soporte.lib.errors import NotFound, ServiceError
 
 from ..models import Message, Ticket
 
@@ -52,6 +53,25 @@ def first_error(form) -> str:
         label = form.fields[field].label if field in form.fields else ""
         return f"{label}: {errors[0]}" if label else str(errors[0])
     return ""
+
+
+def submitted(request, form, save, success: str) -> tuple[bool, int]:
+    """The usual POST of a page form: when the form is valid, call `save(cleaned_data)`
+    (one service) and queue `success`. Returns (saved, status for the page): (True, 200)
+    when saved; (False, 200) on GET; (False, 422) for an invalid form and (False, the
+    error's status) for a refused save, each with the reason shown."""
+    if request.method != "POST":
+        return False, 200
+    if not form.is_valid():
+        django_messages.error(request, first_error(form))
+        return False, 422
+    try:
+        save(form.cleaned_data)
+    except ServiceError as error:
+        django_messages.error(request, error.message)
+        return False, error.status
+    django_messages.success(request, success)
+    return True, 200
 
 
 def timeline(user: User, ticket: Ticket) -> list[Message]:
