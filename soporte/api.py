@@ -15,14 +15,19 @@ from ninja.security import APIKeyCookie, HttpBearer
 from soporte.accounts.api import router as accounts_router
 from soporte.accounts.services import authenticate_token
 from soporte.assets.api import router as assets_router
+from soporte.flows.api import router as flows_router
 from soporte.jobs.api import router as jobs_router
 from soporte.kb.api import router as kb_router
 from soporte.lib.errors import ServiceError
 from soporte.mail.api import router as mail_router
+from soporte.playbooks.api import router as playbooks_router
+from soporte.problems.api import router as problems_router
+from soporte.reports.api import router as reports_router
 from soporte.search.api import router as search_router
 from soporte.sla.api import router as sla_router
 from soporte.tickets.api import categories_router, macros_router
 from soporte.tickets.api import router as tickets_router
+from soporte.triage.api import router as triage_router
 
 log = logging.getLogger(__name__)
 
@@ -100,4 +105,9 @@ api.add_router("/jobs", jobs_router)
 api.add_router("/sla", sla_router)
 api.add_router("/kb", kb_router)
 api.add_router("/assets", assets_router)
+api.add_router("/problems", problems_router)
+api.add_router("/playbooks", playbooks_router)
+api.add_router("/flows", flows_router)
+api.add_router("/reports", reports_router)
+api.add_router("/triage", triage_router)
 api.add_router("", accounts_router)

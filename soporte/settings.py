@@ -52,6 +52,11 @@ INSTALLED_APPS = [
     "soporte.search",
     "soporte.kb",
     "soporte.assets",
+    "soporte.problems",
+    "soporte.playbooks",
+    "soporte.flows",
+    "soporte.reports",
+    "soporte.triage",
     "soporte.web",
 ]
 

@@ -10,5 +10,10 @@ urlpatterns = [
     path("", include("soporte.tickets.urls")),
     path("", include("soporte.kb.urls")),
     path("", include("soporte.assets.urls")),
+    path("", include("soporte.problems.urls")),
+    path("", include("soporte.playbooks.urls")),
+    path("", include("soporte.flows.urls")),
+    path("", include("soporte.reports.urls")),
+    path("", include("soporte.triage.urls")),
     path("", include("soporte.web.urls")),
 ]

@@ -1,0 +1,1 @@
+"""Guided troubleshooting: decision trees an agent or requester answers question by question."""

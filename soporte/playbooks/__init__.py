@@ -1,0 +1,1 @@
+"""Checklists for security and installation work, sub-tasks and remote sessions on tickets."""

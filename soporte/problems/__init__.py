@@ -1,0 +1,1 @@
+"""Problems and known errors, and bugs reported to the development tracker."""

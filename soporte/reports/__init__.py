@@ -1,0 +1,1 @@
+"""Metrics from daily rollups, the supervisor dashboard, exports, weekly reports and satisfaction surveys."""

@@ -1,0 +1,1 @@
+"""Suggested category, priority and team; duplicates and incident storms."""
