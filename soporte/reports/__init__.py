@@ -1,1 +1,2 @@
-"""Metrics from daily rollups, the supervisor dashboard, exports, weekly reports and satisfaction surveys."""
+"""Metrics from daily rollups, the supervisor dashboard, exports, weekly reports and
+satisfaction surveys."""
