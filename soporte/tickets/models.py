@@ -291,6 +291,24 @@ class EventKind(models.TextChoices):
     SLA_WARNING = "sla_warning", _("SLA target nearly reached")
     SLA_BREACHED = "sla_breached", _("SLA target breached")
     MACRO_APPLIED = "macro_applied", _("Macro applied")
+    # Kinds the other areas write through log_event (declared here: one migration, not one
+    # per area).
+    PROBLEM_LINKED = "problem_linked", _("Linked to a problem")
+    PROBLEM_UNLINKED = "problem_unlinked", _("Unlinked from a problem")
+    BUG_REPORTED = "bug_reported", _("Reported to development")
+    BUG_FIXED = "bug_fixed", _("Fixed by development")
+    CHECKLIST_ADDED = "checklist_added", _("Checklist added")
+    CHECKLIST_STEP = "checklist_step", _("Checklist step done")
+    TASK_ADDED = "task_added", _("Sub-task added")
+    TASK_DONE = "task_done", _("Sub-task done")
+    REMOTE_SESSION = "remote_session", _("Remote session")
+    FLOW_RUN = "flow_run", _("Troubleshooting flow run")
+    TIME_LOGGED = "time_logged", _("Time logged")
+    RATED = "rated", _("Satisfaction rated")
+    TRIAGED = "triaged", _("Triage suggestion applied")
+    DUPLICATE_FLAGGED = "duplicate_flagged", _("Flagged as a probable duplicate")
+    INCIDENT_LINKED = "incident_linked", _("Part of a probable major incident")
+    COURSE_RECOMMENDED = "course_recommended", _("Course recommended")
 
 
 class TicketEventQuerySet(models.QuerySet):
