@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "soporte.flows",
     "soporte.reports",
     "soporte.triage",
+    "soporte.ops",
     "soporte.web",
 ]
 

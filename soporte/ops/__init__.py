@@ -1,0 +1,1 @@
+"""Running Soporte for real: backup and restore, readiness, deployment checks."""
