@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "soporte.ops.requestid.RequestIdMiddleware",
+    "soporte.ops.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -205,11 +207,40 @@ CABLE_RECERTIFY_DAYS = envint("SOPORTE_CABLE_RECERTIFY_DAYS", 5 * 365, minimum=1
 
 EMAIL_BACKEND = envstr("SOPORTE_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 DEFAULT_FROM_EMAIL = envstr("SOPORTE_FROM_EMAIL", "support@localhost")
+# The SMTP server mail is sent through (a local relay on port 25 unless told otherwise).
+EMAIL_HOST = envstr("SOPORTE_EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("SOPORTE_EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = envstr("SOPORTE_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = envstr("SOPORTE_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = envbool("SOPORTE_EMAIL_STARTTLS", False)
+EMAIL_USE_SSL = envbool("SOPORTE_EMAIL_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise EnvError("SOPORTE_EMAIL_STARTTLS and SOPORTE_EMAIL_SSL exclude each other")
+EMAIL_TIMEOUT = envint("SOPORTE_EMAIL_TIMEOUT", 60, minimum=1)
 
+# /metrics answers only a scraper sending this token (Bearer); unset, the page is off.
+METRICS_TOKEN = envstr("SOPORTE_METRICS_TOKEN", "")
+
+# Logs: plain text, or one JSON object a line (SOPORTE_LOG_FORMAT=json) for a log
+# collector; either way each line of a request carries its request ID.
+LOG_FORMAT = envstr("SOPORTE_LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise EnvError(f"SOPORTE_LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "soporte.ops.requestid.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "soporte.ops.requestid.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": envstr("SOPORTE_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("soporte.flows.urls")),
     path("", include("soporte.reports.urls")),
     path("", include("soporte.triage.urls")),
+    path("", include("soporte.ops.urls")),
     path("", include("soporte.web.urls")),
 ]

@@ -7,5 +7,4 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
-    path("healthz", views.healthz, name="healthz"),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from soporte.jobs.worker import Worker
 
@@ -22,10 +22,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, no_periodic: bool, **options):
         if settings.JOBS_MODE == "celery":
-            raise CommandError(
-                "SOPORTE_BROKER_URL is set: run `celery -A soporte worker` and "
-                "`celery -A soporte beat` instead."
-            )
+            # With a broker the workers are Celery's (and `soporte beat` schedules).
+            from soporte.celery import app
+
+            app.start(["worker", "--loglevel", "INFO"])
+            return
         from soporte.celery import PERIODIC
 
         worker = Worker({} if no_periodic else PERIODIC)
