@@ -71,6 +71,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/sla.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/assets.py
+	$(BIN)/python bench/load.py
 
 # The long fuzzing run of the mail parser (the suite runs a short one).
 fuzz: $(VENV)/.installed-dev
