@@ -50,7 +50,8 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check soporte tests bench agent
 	$(BIN)/mypy soporte/lib soporte/accounts/services.py soporte/tickets/services.py soporte/jobs/queue.py soporte/jobs/services.py soporte/jobs/registry.py soporte/jobs/worker.py soporte/sla/calendar.py soporte/sla/clock.py soporte/sla/services.py soporte/search/services.py soporte/search/text.py \
 		soporte/kb/services.py soporte/assets/services.py soporte/tickets/macros.py \
-		soporte/ops/archive.py soporte/ops/backup.py soporte/ops/restore.py
+		soporte/ops/archive.py soporte/ops/backup.py soporte/ops/restore.py soporte/ops/sources.py \
+		soporte/ops/deploycheck.py
 
 test-sqlite: $(VENV)/.installed-dev $(LOCALE_MO) /usr/bin/chromium /usr/sbin/dovecot
 	SOPORTE_DATABASE_URL= $(BIN)/python -m pytest -q
