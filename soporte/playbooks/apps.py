@@ -6,3 +6,6 @@ class PlaybooksConfig(AppConfig):
     name = "soporte.playbooks"
     label = "playbooks"
     verbose_name = _("Playbooks")
+
+    def ready(self) -> None:
+        from . import demo, panels, receivers  # noqa: F401  (hook into the tickets area)
