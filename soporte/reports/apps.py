@@ -6,3 +6,6 @@ class ReportsConfig(AppConfig):
     name = "soporte.reports"
     label = "reports"
     verbose_name = _("Reports")
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401  (listen to ticket changes)

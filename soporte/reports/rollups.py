@@ -1,0 +1,395 @@
+"""Daily rollups, maintained incrementally.
+
+A ticket's contribution is a pure function of the ticket, its events, its time entries and
+its satisfaction ratings (`contribution`): counters keyed by (day, team, organization,
+category, channel, tier, agent). Ticket metrics are kept under the ticket's CURRENT team,
+organization, category and channel (moving a ticket to another team moves its history
+too); the agent is the current assignee, except for logged time (the agent who logged it)
+and ratings (the assignee at resolution, as recorded with the rating).
+
+On every ticket change (receivers.py, inside the change's transaction) the ticket's
+previous contribution is subtracted and the new one added with additive upserts
+(INSERT ... ON CONFLICT DO UPDATE SET c = c + excluded.c), so concurrent changes of
+different tickets never overwrite each other. `rebuild` recomputes everything.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from django.apps import apps
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from soporte.accounts.models import STAFF_ROLES
+from soporte.sla.calendar import ALWAYS, Calendar, business_seconds
+from soporte.sla.clock import engine_calendar
+from soporte.sla.models import BusinessCalendar, SlaClock, SlaPolicy
+from soporte.tickets.models import EventKind, Status, Ticket, TicketEvent
+
+from . import histogram
+from .models import DIMENSIONS, VALUE_COLUMNS, DailyRollup, TicketContribution
+
+Key = tuple[str, int, int, int, str, str, int]  # day ISO + DIMENSIONS
+Contribution = dict[Key, dict[str, int]]
+
+EVENT_KINDS = (
+    EventKind.REPLIED,
+    EventKind.STATUS_CHANGED,
+    EventKind.ESCALATED,
+    EventKind.DEESCALATED,
+    EventKind.SLA_BREACHED,
+)
+DONE = (Status.RESOLVED, Status.CLOSED)
+TICKET_FIELDS = (
+    "id",
+    "status",
+    "channel",
+    "tier",
+    "team_id",
+    "organization_id",
+    "category_id",
+    "assignee_id",
+    "created_at",
+    "first_responded_at",
+    "resolved_at",
+)
+
+
+def day_of(moment: datetime) -> str:
+    """The day a moment counts for: its date in the server's time zone (never the viewer's,
+    so every person sees the same figures)."""
+    return timezone.localtime(moment, timezone.get_default_timezone()).date().isoformat()
+
+
+def time_entry_model():
+    """tickets.TimeEntry once the tickets area has it, else None."""
+    try:
+        return apps.get_model("tickets", "TimeEntry")
+    except LookupError:
+        return None
+
+
+def rating_model():
+    try:
+        return apps.get_model("tickets", "SatisfactionRating")
+    except LookupError:
+        return None
+
+
+# -- one ticket's contribution (pure) ----------------------------------------------------
+
+
+def contribution(
+    ticket: Any,
+    events: Sequence[dict[str, Any]],
+    calendar: Calendar,
+    time_entries: Iterable[dict[str, Any]] = (),
+    ratings: Iterable[dict[str, Any]] = (),
+) -> Contribution:
+    """The counters a ticket adds to the rollups.
+
+    `events` are dicts with kind, field, old, new, created_at and actor_role, oldest first;
+    `time_entries` dicts with agent_id, seconds, billable, started_at, created_at;
+    `ratings` dicts with rating, agent_id, team_id, created_at.
+    """
+    result: Contribution = defaultdict(lambda: defaultdict(int))
+    team, org, cat = ticket.team_id or 0, ticket.organization_id or 0, ticket.category_id or 0
+    agent = ticket.assignee_id or 0
+
+    def add(moment: datetime, values: dict[str, int], *, tier: str = "", who: int = -1, to=0):
+        key = (
+            day_of(moment),
+            to or team,
+            org,
+            cat,
+            ticket.channel,
+            tier or ticket.tier,
+            agent if who < 0 else who,
+        )
+        row = result[key]
+        for name, value in values.items():
+            row[name] += value
+
+    # 1. Volume, and the tier the ticket arrived at (the first tier move says where it was).
+    moves = [e for e in events if e["kind"] in (EventKind.ESCALATED, EventKind.DEESCALATED)]
+    first_tier = moves[0]["old"] if moves else ticket.tier
+    add(ticket.created_at, {"created": 1})
+    add(ticket.created_at, {"entered": 1}, tier=first_tier)
+    for move in moves:
+        add(move["created_at"], {"entered": 1}, tier=move["new"])
+        if move["kind"] == EventKind.ESCALATED:
+            add(move["created_at"], {"escalated": 1}, tier=move["old"])
+    # 2. First response, in business seconds since the ticket was opened.
+    if ticket.first_responded_at is not None:
+        seconds = business_seconds(calendar, ticket.created_at, ticket.first_responded_at)
+        add(
+            ticket.first_responded_at,
+            {"fr_count": 1, "fr_seconds": seconds, f"fr_h{histogram.bucket(seconds)}": 1},
+        )
+    # 3. Resolution: counted once, on the day of the last resolution.
+    if ticket.status in DONE and ticket.resolved_at is not None:
+        seconds = business_seconds(calendar, ticket.created_at, ticket.resolved_at)
+        reopened = any(
+            e["kind"] == EventKind.STATUS_CHANGED and e["old"] in DONE and e["new"] not in DONE
+            for e in events
+        )
+        agent_replies = sum(
+            1 for e in events if e["kind"] == EventKind.REPLIED and e["actor_role"] in STAFF_ROLES
+        )
+        breached = any(e["kind"] == EventKind.SLA_BREACHED for e in events)
+        add(
+            ticket.resolved_at,
+            {
+                "resolved": 1,
+                "res_seconds": seconds,
+                f"res_h{histogram.bucket(seconds)}": 1,
+                "fcr": int(agent_replies <= 1 and not reopened),
+                "reopened": int(reopened),
+                "sla_breached": int(breached),
+            },
+        )
+    # 4. Time logged, under the agent who logged it.
+    for entry in time_entries:
+        seconds = max(0, int(entry["seconds"] or 0))
+        add(
+            entry["started_at"] or entry["created_at"],
+            {"time_seconds": seconds, "billable_seconds": seconds if entry["billable"] else 0},
+            who=entry["agent_id"] or 0,
+        )
+    # 5. Satisfaction, under the assignee and team at resolution.
+    for rating in ratings:
+        score = int(rating["rating"])
+        add(
+            rating["created_at"],
+            {"csat_count": 1, "csat_sum": score, "csat_good": int(score >= 4)},
+            who=rating["agent_id"] or 0,
+            to=rating["team_id"] or 0,
+        )
+    return {key: {k: v for k, v in row.items() if v} for key, row in result.items()}
+
+
+def to_rows(contrib: Contribution) -> list[list[Any]]:
+    return [[*key, values] for key, values in sorted(contrib.items())]
+
+
+def from_rows(rows: Iterable[Sequence[Any]]) -> Contribution:
+    return {tuple(row[:7]): dict(row[7]) for row in rows}  # type: ignore[misc]
+
+
+def difference(new: Contribution, old: Contribution) -> Contribution:
+    """new - old, without the keys and counters that did not change."""
+    delta: Contribution = {}
+    for key in new.keys() | old.keys():
+        a, b = new.get(key, {}), old.get(key, {})
+        changed = {name: a.get(name, 0) - b.get(name, 0) for name in a.keys() | b.keys()}
+        changed = {name: value for name, value in changed.items() if value}
+        if changed:
+            delta[key] = changed
+    return delta
+
+
+# -- loading what contributions need, for many tickets at once ---------------------------
+
+
+class Calendars:
+    """The calendar a ticket's times are measured in: its SLA policy's (around the clock
+    when that policy has none, like the SLA clock); with no policy, the default calendar
+    (the first one created), else around the clock."""
+
+    def __init__(self) -> None:
+        self._policies: dict[int, Calendar] = {}
+        first = BusinessCalendar.objects.order_by("pk").first()
+        self.default = engine_calendar(first) if first is not None else ALWAYS
+
+    def for_policy(self, policy_id: int | None) -> Calendar:
+        if policy_id is None:
+            return self.default
+        if policy_id not in self._policies:
+            policy = SlaPolicy.objects.filter(pk=policy_id).select_related("calendar").first()
+            self._policies[policy_id] = (
+                engine_calendar(policy.calendar) if policy is not None else self.default
+            )
+        return self._policies[policy_id]
+
+
+def _grouped(rows: Iterable[Any]) -> dict[int, list[dict[str, Any]]]:
+    grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        grouped[row["ticket_id"]].append(row)
+    return grouped
+
+
+def contributions(ticket_ids: Sequence[int], calendars: Calendars) -> dict[int, Contribution]:
+    """The contributions of these tickets, in a handful of queries."""
+    tickets = Ticket.objects.filter(pk__in=ticket_ids).only(*TICKET_FIELDS)
+    events = _grouped(
+        TicketEvent.objects.filter(ticket_id__in=ticket_ids, kind__in=EVENT_KINDS)
+        .order_by("ticket_id", "created_at", "id")
+        .values("ticket_id", "kind", "field", "old", "new", "created_at", actor_role=_role())
+    )
+    policies = dict(
+        SlaClock.objects.filter(ticket_id__in=ticket_ids).values_list("ticket_id", "policy_id")
+    )
+    entries: dict[int, list[dict[str, Any]]] = {}
+    model = time_entry_model()
+    if model is not None:
+        entries = _grouped(
+            model.objects.filter(ticket_id__in=ticket_ids).values(
+                "ticket_id", "agent_id", "seconds", "billable", "started_at", "created_at"
+            )
+        )
+    ratings: dict[int, list[dict[str, Any]]] = {}
+    model = rating_model()
+    if model is not None:
+        ratings = _grouped(
+            model.objects.filter(ticket_id__in=ticket_ids).values(
+                "ticket_id", "rating", "agent_id", "team_id", "created_at"
+            )
+        )
+    return {
+        ticket.pk: contribution(
+            ticket,
+            events.get(ticket.pk, []),
+            calendars.for_policy(policies.get(ticket.pk)),
+            entries.get(ticket.pk, []),
+            ratings.get(ticket.pk, []),
+        )
+        for ticket in tickets
+    }
+
+
+def _role():
+    from django.db.models import F
+
+    return F("actor__role")
+
+
+# -- writing -------------------------------------------------------------------------------
+
+
+def _upsert_sql() -> str:
+    table = connection.ops.quote_name(DailyRollup._meta.db_table)
+    keys = ["day", *DIMENSIONS]
+    columns = keys + list(VALUE_COLUMNS)
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    marks = ", ".join(["%s"] * len(columns))
+    updates = ", ".join(
+        f"{q} = {table}.{q} + excluded.{q}" for q in map(connection.ops.quote_name, VALUE_COLUMNS)
+    )
+    conflict = ", ".join(connection.ops.quote_name(c) for c in keys)
+    # Only our own quoted column names are formatted in; the values are parameters.
+    return (
+        f"INSERT INTO {table} ({names}) VALUES ({marks}) "  # noqa: S608
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+    )
+
+
+def add_to_rollups(delta: Contribution) -> None:
+    """Add these counters to the rollup rows (created when missing)."""
+    if not delta:
+        return
+    params: list[list[Any]] = [
+        [date.fromisoformat(key[0]), *key[1:], *(values.get(c, 0) for c in VALUE_COLUMNS)]
+        for key, values in sorted(delta.items())
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(_upsert_sql(), params)  # type: ignore[arg-type]
+
+
+def refresh_ticket(ticket_id: int, *, opened: Any = None) -> None:
+    """Bring the rollups up to date with one ticket (inside the caller's transaction).
+
+    1. Lock the ticket's last contribution (a concurrent change of the same ticket waits).
+    2. Compute the new one from the stored ticket and events.
+    3. Add the difference to the rollups and keep the new contribution.
+
+    `opened`: the ticket just opened (its only event "created"): nothing to read or take
+    away, so two writes and no reads, which keeps opening tickets fast. (When another
+    receiver changed the new ticket first, its row exists and the full way is taken.)
+    """
+    with transaction.atomic():
+        if opened is not None and opened.status not in DONE and not opened.first_responded_at:
+            try:
+                with transaction.atomic():
+                    new = contribution(opened, (), ALWAYS)
+                    TicketContribution.objects.create(ticket_id=ticket_id, rows=to_rows(new))
+                    add_to_rollups(new)
+                    return
+            except IntegrityError:
+                pass  # another receiver changed the new ticket first: the full way below
+        stored = TicketContribution.objects.select_for_update().filter(pk=ticket_id).first()
+        old = from_rows(stored.rows) if stored is not None else {}
+        new = contributions([ticket_id], Calendars()).get(ticket_id, {})
+        add_to_rollups(difference(new, old))
+        if stored is None:
+            TicketContribution.objects.create(ticket_id=ticket_id, rows=to_rows(new))
+        elif old != new:
+            stored.rows = to_rows(new)
+            stored.save(update_fields=["rows", "updated_at"])
+
+
+def full_recompute(
+    batch: int = 1000, progress: Callable[[int, int], None] | None = None
+) -> tuple[Contribution, dict[int, Contribution]]:
+    """Every ticket's contribution and their sum, computed from scratch (no writes)."""
+    calendars = Calendars()
+    ids = list(Ticket.objects.order_by("pk").values_list("pk", flat=True))
+    totals: Contribution = defaultdict(lambda: defaultdict(int))
+    per_ticket: dict[int, Contribution] = {}
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        for ticket_id, contrib in contributions(chunk, calendars).items():
+            per_ticket[ticket_id] = contrib
+            for key, values in contrib.items():
+                row = totals[key]
+                for name, value in values.items():
+                    row[name] += value
+        if progress is not None:
+            progress(min(start + batch, len(ids)), len(ids))
+    return {k: dict(v) for k, v in totals.items()}, per_ticket
+
+
+@transaction.atomic
+def rebuild(batch: int = 1000, progress: Callable[[int, int], None] | None = None) -> int:
+    """Recompute every rollup from the tickets; returns the number of rollup rows.
+
+    Runs in one transaction; on PostgreSQL the contributions table is locked first, so
+    ticket changes made meanwhile wait and are then applied on top."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            table = connection.ops.quote_name(TicketContribution._meta.db_table)
+            cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+    totals, per_ticket = full_recompute(batch, progress)
+    TicketContribution.objects.all().delete()
+    DailyRollup.objects.all().delete()
+    TicketContribution.objects.bulk_create(
+        (TicketContribution(ticket_id=pk, rows=to_rows(c)) for pk, c in per_ticket.items()),
+        batch_size=2000,
+    )
+    DailyRollup.objects.bulk_create(
+        (
+            DailyRollup(
+                day=date.fromisoformat(key[0]),
+                **dict(zip(DIMENSIONS, key[1:], strict=True)),
+                **values,
+            )
+            for key, values in totals.items()
+        ),
+        batch_size=500,
+    )
+    return len(totals)
+
+
+def stored_totals() -> Contribution:
+    """The rollup table as a Contribution (non-zero counters only), to compare."""
+    result: Contribution = {}
+    for row in DailyRollup.objects.values("day", *DIMENSIONS, *VALUE_COLUMNS):
+        key = (row["day"].isoformat(), *(row[d] for d in DIMENSIONS))
+        values = {c: row[c] for c in VALUE_COLUMNS if row[c]}
+        if values:
+            result[key] = values  # type: ignore[index]
+    return result
