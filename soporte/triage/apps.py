@@ -6,3 +6,6 @@ class TriageConfig(AppConfig):
     name = "soporte.triage"
     label = "triage"
     verbose_name = _("Triage")
+
+    def ready(self) -> None:
+        from . import panels, receivers  # noqa: F401  (hook into the tickets area)

@@ -1,0 +1,3 @@
+"""`soporte triage-eval`: the same command as `soporte triage_eval`."""
+
+from .triage_eval import Command  # noqa: F401

@@ -1,0 +1,848 @@
+"""Triage: learn category, priority and team from the site's own history, suggest them
+for new tickets (applied at once above the admin's confidence threshold), flag probable
+duplicates and group storms of similar tickets into probable major incidents.
+
+The model is trained from tickets as agents left them: a suggestion rejected or a field
+changed afterwards counts more in the next training (CORRECTION_WEIGHT). Nothing here
+runs inside a request that opens a ticket: `triage_ticket` is a job queued on commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max, OuterRef, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from soporte.accounts import policy
+from soporte.accounts.models import Team, User
+from soporte.accounts.services import system_user
+from soporte.lib.errors import Conflict, InvalidInput, NotFound
+from soporte.tickets import services as tickets
+from soporte.tickets.models import (
+    ACTIVE_STATUSES,
+    Category,
+    EventKind,
+    Message,
+    Priority,
+    Status,
+    Ticket,
+    TicketEvent,
+)
+
+from . import ml
+from .models import (
+    FIELDS,
+    DuplicateFlag,
+    DuplicateStatus,
+    Field,
+    Incident,
+    IncidentStatus,
+    IncidentTicket,
+    Suggestion,
+    SuggestionStatus,
+    TriageModel,
+    TriageSettings,
+)
+
+log = logging.getLogger(__name__)
+
+HISTORY_LIMIT = 50_000  # newest tickets a training reads
+CORRECTION_WEIGHT = 3.0
+STORM_SCAN_LIMIT = 200  # the newest tickets of the storm window compared at most
+
+
+# -- settings ----------------------------------------------------------------------------
+
+
+def get_settings() -> TriageSettings:
+    found = TriageSettings.objects.filter(pk=1).first()
+    if found is None:
+        found, _created = TriageSettings.objects.get_or_create(pk=1)
+    return found
+
+
+RANGES: dict[str, tuple[float, float]] = {
+    "auto_apply_threshold": (0.0, 1.01),
+    "duplicate_hours": (1, 24 * 30),
+    "duplicate_similarity": (0.1, 1.0),
+    "storm_size": (2, 1000),
+    "storm_minutes": (1, 24 * 60),
+    "storm_similarity": (0.05, 1.0),
+}
+
+
+@transaction.atomic
+def update_settings(*, acting_user: User, **values: Any) -> TriageSettings:
+    policy.require_admin(acting_user)
+    row = get_settings()
+    for name, value in values.items():
+        if not hasattr(row, name) or name in ("id", "pk"):
+            raise InvalidInput(_("Unknown setting %(name)s.") % {"name": name})
+        if name in RANGES:
+            low, high = RANGES[name]
+            if not low <= value <= high:
+                raise InvalidInput(
+                    _("%(name)s must be between %(low)s and %(high)s.")
+                    % {"name": name, "low": low, "high": high}
+                )
+        setattr(row, name, value)
+    row.save()
+    return row
+
+
+# -- training ----------------------------------------------------------------------------
+
+
+def _first_text() -> Subquery:
+    return Subquery(
+        Message.objects.filter(ticket=OuterRef("pk"), internal=False)
+        .order_by("created_at", "id")
+        .values("body_text")[:1]
+    )
+
+
+def training_samples(limit: int = HISTORY_LIMIT) -> list[ml.Sample]:
+    """The newest `limit` tickets (not merged away), oldest first, as samples.
+
+    A field counts with the value the ticket has now. A value the model applied itself
+    on a ticket still open teaches nothing (no agent confirmed it yet); a value an agent
+    chose over a suggestion weighs CORRECTION_WEIGHT."""
+    rows = list(
+        Ticket.objects.filter(merged_into__isnull=True)
+        .order_by("-created_at", "-id")
+        .annotate(first_body=_first_text())
+        .values(
+            "pk", "subject", "first_body", "category_id", "team_id", "priority", "status",
+            "requester__language",
+        )[:limit]
+    )  # fmt: skip
+    rows.reverse()
+    marks: dict[tuple[int, str], str] = {}
+    ids = [row["pk"] for row in rows]
+    for start in range(0, len(ids), 5000):
+        for ticket_id, name, status in Suggestion.objects.filter(
+            ticket_id__in=ids[start : start + 5000],
+            status__in=[
+                SuggestionStatus.APPLIED,
+                SuggestionStatus.REJECTED,
+                SuggestionStatus.CORRECTED,
+            ],
+        ).values_list("ticket_id", "field", "status"):
+            marks[(ticket_id, name)] = status
+    samples = []
+    for row in rows:
+        text = ml.ticket_text(row["subject"], row["first_body"] or "")
+        values = {
+            Field.CATEGORY: row["category_id"],
+            Field.TEAM: row["team_id"],
+            Field.PRIORITY: row["priority"],
+        }
+        labels, weights = {}, {}
+        for name, value in values.items():
+            if value is None:
+                continue
+            mark = marks.get((row["pk"], name))
+            if mark == SuggestionStatus.APPLIED and row["status"] in ACTIVE_STATUSES:
+                continue
+            labels[str(name)] = str(value)
+            if mark in (SuggestionStatus.REJECTED, SuggestionStatus.CORRECTED):
+                weights[str(name)] = CORRECTION_WEIGHT
+        language = ml.language_of(row["requester__language"], text)
+        samples.append(ml.Sample(language, text, labels, weights, key=row["pk"]))
+    return samples
+
+
+def train_model(*, acting_user: User | None = None, seed: int = 0) -> TriageModel:
+    """Fit a new model on the history and store it as the next version. Anyone's request
+    goes through policy: administrators only (the schedule passes no user)."""
+    if acting_user is not None:
+        policy.require_admin(acting_user)
+    samples = training_samples()
+    bundle, metrics = ml.train(samples, FIELDS, seed=seed)
+    if not bundle.languages:
+        raise InvalidInput(
+            _("Not enough history to learn from: at least %(count)s tickets in one language.")
+            % {"count": ml.MIN_SAMPLES}
+        )
+    blob = bundle.dumps()
+    for _attempt in range(3):  # two trainings at once: the second takes the next number
+        version = (TriageModel.objects.aggregate(v=Max("version"))["v"] or 0) + 1
+        try:
+            with transaction.atomic():
+                row = TriageModel.objects.create(
+                    version=version,
+                    blob=blob,
+                    metrics=metrics,
+                    samples=len(samples),
+                    trained_by=acting_user,
+                )
+        except IntegrityError:
+            continue
+        _cache.update(version=row.version, bundle=bundle)
+        return row
+    raise Conflict(_("Another training finished at the same time; try again."))
+
+
+# One process keeps the newest model it loaded; a newer version in the database replaces it.
+_cache: dict[str, Any] = {"version": None, "bundle": None}
+_lock = threading.Lock()
+
+
+def current_model() -> tuple[int, ml.Bundle] | None:
+    """The newest stored model (one small query; unpickled once per version)."""
+    version = TriageModel.objects.aggregate(v=Max("version"))["v"]
+    if version is None:
+        return None
+    with _lock:
+        if _cache["version"] != version:
+            blob = TriageModel.objects.filter(version=version).values_list("blob", flat=True)[0]
+            _cache.update(version=version, bundle=ml.Bundle.loads(blob))
+        return _cache["version"], _cache["bundle"]
+
+
+def model_metrics() -> TriageModel | None:
+    return TriageModel.objects.defer("blob").select_related("trained_by").first()
+
+
+# -- suggestions -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Guess:
+    field: str
+    value: str
+    label: str
+    confidence: float
+
+
+def _label(name: str, value: str, categories: dict[int, str], teams: dict[int, str]) -> str | None:
+    """The readable label of a predicted value, or None when it no longer exists."""
+    if name == Field.PRIORITY:
+        return str(Priority(value).label) if value in Priority.values else None
+    table = categories if name == Field.CATEGORY else teams
+    try:
+        return table.get(int(value))
+    except ValueError:
+        return None
+
+
+_label_cache: dict[str, Any] = {"at": 0.0}
+LABELS_TTL = 30.0  # seconds a process reuses category and team names
+
+
+def _labels(*, fresh: bool = False) -> tuple[dict[int, str], dict[int, str]]:
+    """Category and team names by id, read again after LABELS_TTL or when asked (a value
+    applied is checked against the database then, see _value_for)."""
+    now = time.monotonic()
+    if fresh or now - _label_cache["at"] > LABELS_TTL:
+        _label_cache.update(
+            at=now,
+            categories=dict(Category.objects.values_list("pk", "name")),
+            teams=dict(Team.objects.values_list("pk", "name")),
+        )
+    return _label_cache["categories"], _label_cache["teams"]
+
+
+def classify(texts: Sequence[tuple[str, str]]) -> list[list[Guess]]:
+    """Guesses for (language, text) pairs, in the same order; empty without a model."""
+    loaded = current_model()
+    if loaded is None:
+        return [[] for _ in texts]
+    _version, bundle = loaded
+    categories, teams = _labels()
+    by_language: dict[str, list[int]] = {}
+    for index, (language, _text) in enumerate(texts):
+        by_language.setdefault(language, []).append(index)
+    out: list[list[Guess]] = [[] for _ in texts]
+    for language, indexes in by_language.items():
+        predictions = bundle.predict(language, [texts[i][1] for i in indexes])
+        for index, predicted in zip(indexes, predictions, strict=True):
+            for name, guess in predicted.items():
+                label = _label(name, guess.value, categories, teams)
+                if label is None and name != Field.PRIORITY:
+                    categories, teams = _labels(fresh=True)  # one created since
+                    label = _label(name, guess.value, categories, teams)
+                if label is not None:
+                    out[index].append(Guess(name, guess.value, label, round(guess.confidence, 4)))
+    return out
+
+
+def ticket_text(ticket: Ticket) -> str:
+    first = (
+        Message.objects.filter(ticket=ticket, internal=False)
+        .order_by("created_at", "id")
+        .values_list("body_text", flat=True)
+        .first()
+    )
+    return ml.ticket_text(ticket.subject, first or "")
+
+
+def _current(ticket: Ticket, name: str) -> str:
+    value = ticket.priority if name == Field.PRIORITY else getattr(ticket, f"{name}_id")
+    return "" if value is None else str(value)
+
+
+def _opened_by_agent(ticket: Ticket) -> bool:
+    created = (
+        TicketEvent.objects.filter(ticket=ticket, kind=EventKind.CREATED)
+        .values_list("actor__role", flat=True)
+        .first()
+    )
+    return created is not None and created != "requester"
+
+
+def suggest(ticket: Ticket) -> list[Suggestion]:
+    """Store the model's guesses for the ticket's empty fields (and its priority, when
+    the requester's impact and urgency chose it), and apply those whose confidence
+    reaches the threshold. Returns the suggestions written."""
+    config = get_settings()
+    text = ticket_text(ticket)
+    language = ml.language_of(ticket.requester.language, text)
+    guesses = classify([(language, text)])[0]
+    loaded_version = _cache["version"]
+    if not guesses:
+        return []
+    agent_opened = _opened_by_agent(ticket)
+    written = []
+    for guess in guesses:
+        current = _current(ticket, guess.field)
+        if guess.field == Field.PRIORITY:
+            if agent_opened or current == guess.value:
+                continue
+        elif current:
+            continue  # someone chose it already
+        suggestion, created = Suggestion.objects.get_or_create(
+            ticket=ticket,
+            field=guess.field,
+            defaults={
+                "value": guess.value,
+                "label": guess.label[:200],
+                "confidence": guess.confidence,
+                "model_version": loaded_version,
+            },
+        )
+        if not created:
+            continue  # a rerun of the job: already decided
+        written.append(suggestion)
+    automatic = [s for s in written if s.confidence >= config.auto_apply_threshold]
+    if automatic:
+        _apply(ticket, automatic, acting_user=system_user(), status=SuggestionStatus.APPLIED)
+    return written
+
+
+def _value_for(suggestion: Suggestion) -> Any:
+    if suggestion.field == Field.PRIORITY:
+        return Priority(suggestion.value)
+    model = Category if suggestion.field == Field.CATEGORY else Team
+    found = model.objects.filter(pk=int(suggestion.value)).first()
+    if found is None:
+        raise Conflict(_("The suggested value no longer exists."))
+    return found
+
+
+def _apply(
+    ticket: Ticket,
+    chosen: list[Suggestion],
+    *,
+    acting_user: User,
+    status: str,
+    expected_version: int | None = None,
+) -> Ticket:
+    changes = {s.field: _value_for(s) for s in chosen}
+    ticket = tickets.update_ticket(
+        ticket, acting_user=acting_user, expected_version=expected_version, **changes
+    )
+    now = timezone.now()
+    for suggestion in chosen:
+        suggestion.status, suggestion.decided_at = status, now
+        suggestion.decided_by = None if status == SuggestionStatus.APPLIED else acting_user
+        suggestion.save(update_fields=["status", "decided_at", "decided_by"])
+    tickets.log_event(
+        ticket,
+        acting_user=acting_user,
+        kind=EventKind.TRIAGED,
+        fields={s.field: s.label for s in chosen},
+        confidence={s.field: s.confidence for s in chosen},
+        automatic=status == SuggestionStatus.APPLIED,
+        summary=", ".join(f"{s.get_field_display()}: {s.label}" for s in chosen),
+    )
+    return ticket
+
+
+def suggestions_for(ticket: Ticket) -> list[Suggestion]:
+    return list(ticket.triage_suggestions.all())
+
+
+def _pending(ticket: Ticket, name: str) -> Suggestion:
+    if name not in FIELDS:
+        raise NotFound(_("No suggestion for %(field)s.") % {"field": name})
+    found = Suggestion.objects.select_for_update().filter(ticket=ticket, field=name).first()
+    if found is None:
+        raise NotFound(_("No suggestion for %(field)s.") % {"field": name})
+    if found.status != SuggestionStatus.PENDING:
+        raise Conflict(
+            _("That suggestion was already handled (%(status)s).")
+            % {"status": found.get_status_display()}
+        )
+    return found
+
+
+@transaction.atomic
+def accept_suggestion(
+    ticket: Ticket, name: str, *, acting_user: User, expected_version: int | None = None
+) -> Ticket:
+    """One click: the agent takes the suggested value."""
+    policy.require_work(acting_user, ticket)
+    suggestion = _pending(ticket, name)
+    return _apply(
+        ticket,
+        [suggestion],
+        acting_user=acting_user,
+        status=SuggestionStatus.ACCEPTED,
+        expected_version=expected_version,
+    )
+
+
+@transaction.atomic
+def reject_suggestion(ticket: Ticket, name: str, *, acting_user: User) -> Suggestion:
+    """The agent says the suggestion is wrong; the next training weighs the ticket's
+    final value more."""
+    policy.require_work(acting_user, ticket)
+    suggestion = _pending(ticket, name)
+    suggestion.status = SuggestionStatus.REJECTED
+    suggestion.decided_by, suggestion.decided_at = acting_user, timezone.now()
+    suggestion.save(update_fields=["status", "decided_by", "decided_at"])
+    return suggestion
+
+
+def record_corrections(ticket: Ticket, changed: Iterable[str]) -> int:
+    """A field changed to something other than the suggestion: the suggestion was wrong
+    (an applied one is corrected; an offered one, ignored, is corrected too)."""
+    names = [name for name in changed if name in FIELDS]
+    if not names:
+        return 0
+    count = 0
+    for suggestion in Suggestion.objects.filter(
+        ticket=ticket,
+        field__in=names,
+        status__in=[SuggestionStatus.PENDING, SuggestionStatus.APPLIED, SuggestionStatus.ACCEPTED],
+    ):
+        if _current(ticket, suggestion.field) != suggestion.value:
+            suggestion.status = SuggestionStatus.CORRECTED
+            suggestion.decided_at = timezone.now()
+            suggestion.save(update_fields=["status", "decided_at"])
+            count += 1
+    return count
+
+
+# -- duplicates --------------------------------------------------------------------------
+
+
+def find_duplicate(ticket: Ticket) -> DuplicateFlag | None:
+    """The same requester wrote nearly the same text within the window: flag the newer
+    ticket as a probable duplicate of the most similar earlier one that is still active."""
+    config = get_settings()
+    since = ticket.created_at - timedelta(hours=config.duplicate_hours)
+    earlier = list(
+        Ticket.objects.filter(
+            requester_id=ticket.requester_id,
+            created_at__gte=since,
+            created_at__lte=ticket.created_at,
+            merged_into__isnull=True,
+            status__in=list(ACTIVE_STATUSES),
+        )
+        .exclude(pk=ticket.pk)
+        .annotate(first_body=_first_text())
+        .order_by("-created_at")
+        .values_list("pk", "subject", "first_body")[:50]
+    )
+    if not earlier:
+        return None
+    vector = ml.vectors([ticket_text(ticket)])
+    others = ml.vectors([ml.ticket_text(subject, body or "") for _pk, subject, body in earlier])
+    scores = ml.similarities(vector, others)
+    best = int(scores.argmax())
+    if scores[best] < config.duplicate_similarity:
+        return None
+    original_id = earlier[best][0]
+    flag, created = DuplicateFlag.objects.get_or_create(
+        ticket=ticket, defaults={"original_id": original_id, "similarity": float(scores[best])}
+    )
+    if created:
+        original = Ticket.objects.only("number").get(pk=original_id)
+        tickets.log_event(
+            ticket,
+            acting_user=None,
+            kind=EventKind.DUPLICATE_FLAGGED,
+            original=original.number,
+            similarity=round(float(scores[best]), 3),
+            summary=_("Probably the same as #%(number)s") % {"number": original.number},
+        )
+    return flag
+
+
+def _open_flag(ticket: Ticket) -> DuplicateFlag:
+    flag = (
+        DuplicateFlag.objects.select_for_update()
+        .select_related("original")
+        .filter(ticket=ticket)
+        .first()
+    )
+    if flag is None:
+        raise NotFound(
+            _("Ticket #%(number)s is not flagged as a duplicate.") % {"number": ticket.number}
+        )
+    if flag.status != DuplicateStatus.OPEN:
+        raise Conflict(_("That duplicate flag was already handled."))
+    return flag
+
+
+@transaction.atomic
+def merge_duplicate(ticket: Ticket, *, acting_user: User) -> Ticket:
+    """One click: merge the flagged ticket into its original (tickets.services.merge)."""
+    policy.require_work(acting_user, ticket)
+    flag = _open_flag(ticket)
+    into = tickets.merge(ticket, into=flag.original, acting_user=acting_user)
+    flag.status = DuplicateStatus.MERGED
+    flag.save(update_fields=["status"])
+    return into
+
+
+@transaction.atomic
+def dismiss_duplicate(ticket: Ticket, *, acting_user: User) -> DuplicateFlag:
+    policy.require_work(acting_user, ticket)
+    flag = _open_flag(ticket)
+    flag.status = DuplicateStatus.DISMISSED
+    flag.save(update_fields=["status"])
+    return flag
+
+
+# -- storms ------------------------------------------------------------------------------
+
+
+def _asset_facts(ticket_ids: list[int]) -> dict[int, tuple[set[str], set[str]]]:
+    """Asset and location keys per ticket, when the assets area links tickets to assets."""
+    try:
+        from soporte.assets.models import TicketAsset
+    except ImportError:  # pragma: no cover - the area is part of the project
+        return {}
+    facts: dict[int, tuple[set[str], set[str]]] = {}
+    for ticket_id, asset_id, location_id in TicketAsset.objects.filter(
+        ticket_id__in=ticket_ids
+    ).values_list("ticket_id", "asset_id", "asset__location_id"):
+        assets, locations = facts.setdefault(ticket_id, (set(), set()))
+        assets.add(str(asset_id))
+        if location_id:
+            locations.add(str(location_id))
+    return facts
+
+
+# Each ticket's text vector, by (id, text): hashed vectors never change for the same text,
+# so a storm window scanned again for the next ticket reuses them (vectorising and slicing
+# 200 rows again per new ticket was most of triage's cost in a burst).
+_VECTORS: OrderedDict[tuple[int, str], Any] = OrderedDict()
+VECTOR_CACHE_SIZE = 5000
+
+
+def _vectors_for(keys: list[tuple[int, str]]) -> list[Any]:
+    missing = [key for key in keys if key not in _VECTORS]
+    if missing:
+        matrix = ml.vectors([text for _pk, text in missing])
+        for index, key in enumerate(missing):
+            _VECTORS[key] = matrix.getrow(index)
+        while len(_VECTORS) > VECTOR_CACHE_SIZE:
+            _VECTORS.popitem(last=False)
+    found = []
+    for key in keys:
+        _VECTORS.move_to_end(key)
+        found.append(_VECTORS[key])
+    return found
+
+
+def _arrivals(rows: Sequence[Mapping[str, Any]]) -> list[ml.Arrival]:
+    facts = _asset_facts([row["pk"] for row in rows])
+    texts = [ml.ticket_text(row["subject"], row["first_body"] or "") for row in rows]
+    vectors = _vectors_for([(row["pk"], text) for row, text in zip(rows, texts, strict=True)])
+    arrivals = []
+    for index, row in enumerate(rows):
+        assets, locations = facts.get(row["pk"], (set(), set()))
+        arrivals.append(
+            ml.Arrival(
+                row["pk"],
+                row["created_at"],
+                texts[index],
+                category=str(row["category_id"] or ""),
+                assets=frozenset(assets),
+                locations=frozenset(locations),
+                vector=vectors[index],
+            )
+        )
+    return arrivals
+
+
+def _rules(config: TriageSettings) -> ml.StormRules:
+    return ml.StormRules(
+        size=config.storm_size,
+        minutes=config.storm_minutes,
+        similarity=config.storm_similarity,
+        by_category=config.storm_by_category,
+    )
+
+
+def detect_storm(ticket: Ticket) -> Incident | None:
+    """Put the new ticket in an open incident it matches, or open one when it completes
+    a storm (storm_size tickets within storm_minutes). Returns the incident, if any."""
+    config = get_settings()
+    rules = _rules(config)
+    since = ticket.created_at - timedelta(minutes=rules.minutes)
+    rows = list(
+        Ticket.objects.filter(
+            created_at__gte=since, created_at__lte=ticket.created_at, merged_into__isnull=True
+        )
+        .annotate(first_body=_first_text())
+        .order_by("-created_at", "-id")
+        .values("pk", "subject", "first_body", "category_id", "created_at")[:STORM_SCAN_LIMIT]
+    )
+    rows.reverse()
+    arrivals = _arrivals(rows)
+    new = next((a for a in arrivals if a.id == ticket.pk), None)
+    if new is None:
+        return None
+    taken = dict(
+        IncidentTicket.objects.filter(
+            ticket_id__in=[a.id for a in arrivals], incident__status=IncidentStatus.OPEN
+        ).values_list("ticket_id", "incident_id")
+    )
+    if ticket.pk in taken:
+        return Incident.objects.get(pk=taken[ticket.pk])
+    open_incidents = Incident.objects.filter(
+        status=IncidentStatus.OPEN, last_ticket_at__gte=since
+    ).order_by("-last_ticket_at")[:20]
+    for incident in open_incidents:
+        members = [a for a in arrivals if taken.get(a.id) == incident.pk]
+        if ml.joins(new, incident.reason, incident.reason_key, members[-20:], rules):
+            _link(incident, [ticket.pk], config)
+            _link_problem(incident, ticket)
+            return incident
+    free = [a for a in arrivals if a.id not in taken and a.id != ticket.pk]
+    storm = ml.find_storm(new, free, rules)
+    if storm is None:
+        return None
+    members = [a for a in arrivals if a.id in storm.members]
+    incident = Incident.objects.create(
+        title=ticket.subject[:250],
+        reason=storm.reason,
+        reason_key=storm.key[:40],
+        first_ticket_at=members[0].at,
+        last_ticket_at=members[-1].at,
+    )
+    _open_problem(incident, [a.id for a in members])
+    _link(incident, [a.id for a in members], config)
+    _announce(incident, ticket)
+    return incident
+
+
+def _open_problem(incident: Incident, ticket_ids: list[int]) -> None:
+    """Open the problem record the incident is investigated under, linked to its tickets
+    (soporte/problems). A failure there is logged; the incident stands without it."""
+    from soporte.problems import services as problems
+
+    found = list(Ticket.objects.filter(pk__in=ticket_ids, merged_into__isnull=True))
+    try:
+        with transaction.atomic():
+            problem = problems.create_problem(
+                acting_user=system_user(),
+                title=(_("Probable major incident: %(title)s") % {"title": incident.title})[:200],
+                description=_("Opened by triage: %(count)s similar tickets within minutes.")
+                % {"count": len(found)},
+                tickets=found,
+            )
+    except Exception:  # noqa: BLE001 - the incident is still worth showing
+        log.exception("No problem record could be opened for incident %s", incident.pk)
+        return
+    incident.problem_id = problem.pk
+    incident.save(update_fields=["problem_id"])
+
+
+def _link_problem(incident: Incident, ticket: Ticket) -> None:
+    if not incident.problem_id:
+        return
+    from soporte.problems import services as problems
+    from soporte.problems.models import Problem
+
+    problem = Problem.objects.filter(pk=incident.problem_id).first()
+    if problem is None:
+        return
+    try:
+        with transaction.atomic():
+            problems.link_ticket(problem, ticket, acting_user=system_user())
+    except Exception:  # noqa: BLE001 - the link to the incident stands
+        log.exception("Ticket %s could not be linked to problem %s", ticket.pk, problem.pk)
+
+
+def _link(incident: Incident, ticket_ids: list[int], config: TriageSettings) -> None:
+    actor = system_user()
+    added = []
+    for found in Ticket.objects.filter(pk__in=ticket_ids).select_related("requester"):
+        _link_row, created = IncidentTicket.objects.get_or_create(
+            ticket=found, defaults={"incident": incident}
+        )
+        if not created:
+            continue
+        added.append(found)
+        tickets.log_event(
+            found,
+            acting_user=None,
+            kind=EventKind.INCIDENT_LINKED,
+            incident=incident.pk,
+            summary=incident.title,
+        )
+        if config.storm_auto_reply and incident.status_message.strip() and found.is_active:
+            tickets.reply(found, acting_user=actor, body=incident.status_message)
+    if added:
+        incident.ticket_count = incident.links.count()
+        incident.last_ticket_at = max([incident.last_ticket_at, *(t.created_at for t in added)])
+        incident.save(update_fields=["ticket_count", "last_ticket_at"])
+
+
+def _announce(incident: Incident, ticket: Ticket) -> None:
+    """Tell the people on duty: the team of the ticket that completed the storm (mail,
+    sent by a job), and every agent and supervisor through the banner (open incidents)."""
+    from soporte.mail.outbound import record_templated
+
+    record_templated(
+        ticket.pk,
+        to="team",
+        subject=_("Probable major incident: %(title)s") % {"title": incident.title},
+        body=_(
+            "%(count)s similar tickets arrived within a few minutes. "
+            "They are grouped as a probable major incident."
+        )
+        % {"count": incident.ticket_count},
+        key=f"triage-incident-{incident.pk}",
+    )
+
+
+def open_incidents() -> list[Incident]:
+    return list(Incident.objects.filter(status=IncidentStatus.OPEN)[:10])
+
+
+def visible_incidents(user: User, *, status: str | None = None, limit: int = 50) -> list[Incident]:
+    policy.require_agent(user)
+    found = Incident.objects.all()
+    if status:
+        found = found.filter(status=status)
+    return list(found[:limit])
+
+
+@transaction.atomic
+def update_incident(
+    incident: Incident,
+    *,
+    acting_user: User,
+    status: str | None = None,
+    status_message: str | None = None,
+) -> Incident:
+    """Supervisors close an incident or set the status message new matching tickets get."""
+    if not acting_user.is_supervisor:
+        policy.require_admin(acting_user)
+    fields = []
+    if status is not None and status != incident.status:
+        incident.status = IncidentStatus(status)
+        incident.closed_at = timezone.now() if status == IncidentStatus.CLOSED else None
+        fields += ["status", "closed_at"]
+    if status_message is not None:
+        incident.status_message = status_message.strip()
+        fields.append("status_message")
+    if fields:
+        incident.save(update_fields=fields)
+    return incident
+
+
+# -- the job -----------------------------------------------------------------------------
+
+
+def triage_ticket(ticket_id: int) -> dict[str, Any]:
+    """Everything triage does for a new ticket, each step on its own: a failing step is
+    logged and the others still run. Idempotent (suggestions, flags and links are kept
+    once per ticket)."""
+    ticket = Ticket.objects.select_related("requester").filter(pk=ticket_id).first()
+    done: dict[str, Any] = {}
+    if ticket is None or ticket.merged_into_id or ticket.status == Status.CLOSED:
+        return done
+    config = get_settings()
+    steps: list[tuple[str, Callable[[Ticket], Any]]] = [
+        ("duplicate", find_duplicate),
+        ("incident", detect_storm),
+    ]
+    if config.enabled:
+        steps.insert(0, ("suggestions", suggest))
+    for name, step in steps:
+        try:
+            with transaction.atomic():
+                result = step(ticket)
+        except Exception:  # noqa: BLE001 - one step's bug must not stop the others
+            log.exception("Triage step %s failed for ticket %s", name, ticket_id)
+            continue
+        done[name] = len(result) if isinstance(result, list) else getattr(result, "pk", None)
+        ticket.refresh_from_db()
+    return done
+
+
+# -- similar tickets ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Similar:
+    number: int
+    subject: str
+    status: str
+    score: float
+
+
+def similar_tickets(user: User, ticket: Ticket, *, limit: int = 5) -> list[Similar]:
+    """Tickets the person may see that resemble this one: the full-text index finds
+    candidates, text similarity (or sentence embeddings, with the semantic extra) ranks
+    them."""
+    from soporte.search.models import Kind
+    from soporte.search.objects import object_scope, search_objects
+    from soporte.search.text import Query, parse_query
+
+    from . import semantic
+
+    text = ticket_text(ticket)
+    query = parse_query(text[:2000])
+    query = Query(words=query.words[:12], terms=query.terms[:12])
+    if not query:
+        return []
+    allowed = policy.visible_tickets(user).filter(merged_into__isnull=True).exclude(pk=ticket.pk)
+    scope = object_scope(allowed, include_internal=False)
+    if scope is None:
+        return []
+    hits = search_objects(Kind.TICKET, query, scope, limit=limit * 6, any_word=True)
+    if not hits:
+        return []
+    rows = {
+        row["pk"]: row
+        for row in Ticket.objects.filter(pk__in=[h.object_id for h in hits])
+        .annotate(first_body=_first_text())
+        .values("pk", "number", "subject", "status", "first_body")
+    }
+    found = [rows[h.object_id] for h in hits if h.object_id in rows]
+    texts = [ml.ticket_text(r["subject"], r["first_body"] or "") for r in found]
+    scores = semantic.rank(text, texts)
+    ranked = sorted(zip(found, scores, strict=True), key=lambda pair: -pair[1])
+    return [
+        Similar(row["number"], row["subject"], row["status"], round(float(score), 4))
+        for row, score in ranked[:limit]
+    ]

@@ -1,0 +1,29 @@
+"""Triage's background jobs (soporte/jobs): each takes ids and is idempotent."""
+
+from __future__ import annotations
+
+from soporte.jobs.registry import job
+
+
+@job("triage.ticket", max_attempts=3)
+def triage_ticket(ticket_id: int) -> dict:
+    """Suggestions, duplicate check and storm detection for a new ticket, after commit."""
+    from .services import triage_ticket as run
+
+    return run(ticket_id)
+
+
+@job("triage.train", max_attempts=2, timeout=3600.0)
+def train(user_id: int | None = None) -> int | None:
+    """Periodic, and on an administrator's request: a new model version from the history
+    (none while the history is too small). Returns the version."""
+    from soporte.accounts.models import User
+    from soporte.lib.errors import InvalidInput
+
+    from .services import train_model
+
+    user = User.objects.filter(pk=user_id).first() if user_id else None
+    try:
+        return train_model(acting_user=user).version
+    except InvalidInput:
+        return None
