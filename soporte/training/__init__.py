@@ -1,0 +1,1 @@
+"""Courses and training sessions: invitations, attendance, feedback, certificates."""
