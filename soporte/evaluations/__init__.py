@@ -1,0 +1,1 @@
+"""Evaluations of new hardware and software: test plans, results, recommendations."""
