@@ -317,35 +317,33 @@ MAIL_STAGES = [
 ]
 MAIL_MEASURES = (
     "store_raw() of each message (what the SMTP receiver does), then every background job "
-    "that leads to, run in this process as `soporte worker` runs them "
-    "(soporte.jobs.queue.run_job): mail.process_raw (parse, thread, open the ticket or add "
-    "the reply, SLA clock and rules, search index, and, in the same transaction, record the "
-    "acknowledgement and its sending job), mail.send_outbound (render the acknowledgement, "
-    "send it to Django's locmem backend), mail.notify_change when a change queued one, and "
-    "any other job recorded; nothing is left queued"
+    "that leads to, run in this process as `soporte worker` runs them (soporte.jobs.queue."
+    "run_batch: claimed 50 at a time): mail.process_raw (parse, thread, open the ticket or "
+    "add the reply, SLA clock and rules, and, in the same transaction, record the "
+    "acknowledgement, its sending job and the search indexing job), mail.send_outbound "
+    "(render the acknowledgement, send it to Django's locmem backend), "
+    "mail.notify_change when a change queued one, and any other job recorded "
+    "(search.index_tickets: the new tickets and replies indexed); nothing is left queued"
 )
 
 
 def _run_queued(name: str | None) -> int:
     """Run the queued jobs called `name` (any name: None), oldest first, until none is
-    left; how many ran. Raises when one does not finish."""
+    left, in batches as `soporte worker` claims them; how many ran. Raises when one did
+    not finish."""
     from soporte.jobs.models import Job, JobStatus
-    from soporte.jobs.queue import run_job
+    from soporte.jobs.queue import run_batch
+    from soporte.jobs.worker import Worker
 
+    batch = Worker({}).batch
     ran = 0
-    while True:
-        queued = Job.objects.filter(status=JobStatus.QUEUED)
-        if name is not None:
-            queued = queued.filter(name=name)
-        ids = list(queued.order_by("pk").values_list("pk", flat=True)[:500])
-        if not ids:
-            return ran
-        for job_id in ids:
-            outcome = run_job(job_id, due_only=False)
-            if outcome != "done":
-                job = Job.objects.get(pk=job_id)
-                raise RuntimeError(f"job {job} ended {outcome}: {job.last_error[-500:]}")
-            ran += 1
+    while done := run_batch(batch, due_only=False, names=[name] if name else ()):
+        ran += done
+    left = Job.objects.exclude(status=JobStatus.DONE)
+    job = (left.filter(name=name) if name else left).first()
+    if job is not None:
+        raise RuntimeError(f"job {job} ended {job.status}: {job.last_error[-500:]}")
+    return ran
 
 
 def _ingest(corpus: list[bytes]) -> tuple[dict[str, float], float]:

@@ -7,11 +7,22 @@ inserts (tickets of 1 to 8 messages, a fifth of them internal notes), then times
   2. 200 varied searches (`soporte.search.queries.search_tickets`, ranked, scoped by
      policy, 20 results with snippets) as a supervisor, an agent and requesters:
      p50 / p95 / max in ms, target p95 <= 50 ms.
+  3. the peer, django-helpdesk 2.6.1 (bench/.peer, set up by bench/peer.py), in the same
+     run: its search is the staff ticket list's keyword filter (the DataTables JSON the
+     list page fetches, `search_string` in its base64 query: icontains on the title,
+     description, resolution and a few more columns, no ranking), over as many tickets
+     as ours hold, each with its opening follow-up (and a closing one when closed), on
+     SQLite (the peer worker's only database); the same number of searches, from the
+     peer's own vocabulary so they match its data.
+Search times are wall time per search; the CPU time of the searching process
+(time.process_time) is shown beside them, since the database server's own time is not
+in it (PostgreSQL) and the wall time moves with other load on the machine.
 SQLite runs on a file under a temporary directory; PostgreSQL (database
 soporte_bench_search, dropped and created) when the server answers. Each database runs
 in its own process.
 
     python bench/search.py [--messages 200000] [--queries 200] [--only sqlite|postgres]
+                           [--no-peer] [--peer-tickets N]
     python bench/search.py --messages 1000000          # the full target
     python bench/search.py --postgres postgres://postgres@127.0.0.1:5432/soporte_bench_search
 """
@@ -378,12 +389,14 @@ def bench_search(count: int, requesters, agents, supervisor) -> dict:
     for text in queries(20, seed=99):  # warm-up: caches, statistics, first-use costs
         search_tickets(supervisor, text)
     samples: dict[str, list[float]] = {role: [] for role in roles}
+    cpu: list[float] = []
     hits = []
     for i, text in enumerate(texts):
         user = users[i % len(users)]
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         page = search_tickets(user, text, limit=20)
         samples[roles[i % len(users)]].append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
         hits.append(len(page.items))
     every = [ms for values in samples.values() for ms in values]
     result = {
@@ -391,6 +404,7 @@ def bench_search(count: int, requesters, agents, supervisor) -> dict:
         "search_p50_ms": round(statistics.median(every), 2),
         "search_p95_ms": round(percentile(every, 95), 2),
         "search_max_ms": round(max(every), 2),
+        "search_cpu_p95_ms": round(percentile(cpu, 95), 2),
         "mean_results": round(statistics.mean(hits), 1),
         "empty_results": sum(1 for count in hits if not count),
     }
@@ -443,6 +457,7 @@ def report(results: list[dict]) -> None:
         ("search p50 (ms)", "search_p50_ms", ""),
         ("search p95 (ms)", "search_p95_ms", "<= 50"),
         ("search max (ms)", "search_max_ms", ""),
+        ("search p95, our process's CPU (ms)", "search_cpu_p95_ms", ""),
         ("  p95 as supervisor (ms)", "p95_supervisor_ms", ""),
         ("  p95 as agent (ms)", "p95_agent_ms", ""),
         ("  p95 as organization lead (ms)", "p95_org_lead_ms", ""),
@@ -451,13 +466,130 @@ def report(results: list[dict]) -> None:
         ("searches without results", "empty_results", ""),
     ]
     print()
-    print(f"{'measure':<34}" + "".join(f"{r['database']:>14}" for r in results) + "  target")
+    print(f"{'measure':<36}" + "".join(f"{r['database']:>16}" for r in results) + "  target")
     for label, key, target in rows:
         values = "".join(
-            f"{r[key]:>14,}" if isinstance(r.get(key), int) else f"{r.get(key, '-'):>14}"
+            f"{r[key]:>16,}" if isinstance(r.get(key), int) else f"{r.get(key, '-'):>16}"
             for r in results
         )
-        print(f"{label:<34}{values}  {target}")
+        print(f"{label:<36}{values}  {target}")
+    for r in results:
+        if r.get("note"):
+            print(f"{r['database']}: {r['note']}")
+
+
+# -- the peer: django-helpdesk 2.6.1 -------------------------------------------------------
+
+PEER_NAME = "helpdesk-sqlite"
+
+
+def run_peer(tickets: int, count: int) -> dict:
+    """Run peer_child under the peer's own interpreter (bench/.peer); its result, or a
+    row saying why it is missing."""
+    from peer import _venv_python, ensure_venv
+
+    error = ensure_venv()
+    if error:
+        return {"database": PEER_NAME, "note": f"not measured: {error}"}
+    # Our Django settings must not leak into the peer's interpreter.
+    hidden = ("DJANGO_SETTINGS_MODULE", "PYTHONPATH", "PYTHONHOME")
+    env = {k: v for k, v in os.environ.items() if k not in hidden}
+    command = [str(_venv_python()), __file__, "--peer-child", "--peer-tickets", str(tickets),
+               "--queries", str(count)]  # fmt: skip
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, env=env, check=False)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode or not lines:
+        return {"database": PEER_NAME, "note": f"not measured: exited {done.returncode}"}
+    return json.loads(lines[-1])
+
+
+def peer_queries(count: int, words: list[str], seed: int = 7) -> list[str]:
+    """Searches shaped like ours (one word, two, a word and a code...) in the peer's
+    vocabulary: its filter looks for the whole text as one substring."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        kind = i % 5
+        if kind in (0, 3):
+            text = rng.choice(words)
+        elif kind in (1, 2):
+            text = " ".join(rng.sample(words, 2))
+        else:
+            text = f"error {rng.choice(words)}"
+        out.append(text.upper() if rng.random() < 0.1 else text)
+    return out
+
+
+def peer_child(tickets: int, count: int) -> dict:
+    """In the peer's interpreter: load `tickets` tickets with their follow-ups, then time
+    `count` keyword searches through the staff ticket list's JSON endpoint, as a staff
+    member, first page (20 rows, newest first)."""
+    sys.path.insert(0, str(HERE))
+    tmp = tempfile.mkdtemp(prefix="soporte-search-peer-")
+    try:
+        import peer_worker as pw
+
+        pw.configure(Path(tmp) / "peer.sqlite3")
+        from django.db import connection
+        from django.test import Client
+        from django.urls import include, path, reverse
+        from helpdesk.models import FollowUp
+        from helpdesk.query import query_to_base64
+
+        # peer_worker doubles as the peer's URLconf, as in its own main().
+        pw.urlpatterns = [path("helpdesk/", include("helpdesk.urls"))]
+        staff, agents, queues = pw.setup_data()
+        rng = random.Random(1)
+        started = time.perf_counter()
+        pw.bulk_load(tickets, agents, queues, rng)
+        load_s = time.perf_counter() - started
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        client = Client()
+        client.force_login(staff)
+
+        def search(text: str) -> tuple[float, float, int]:
+            query = {"filtering": {}, "filtering_null": {}, "sorting": "created",
+                     "sortreverse": "on", "search_string": text}  # fmt: skip
+            url = reverse("helpdesk:datatables_ticket_list", args=[query_to_base64(query)])
+            params = {"draw": "1", "start": "0", "length": "20", "search[value]": "",
+                      "order[0][column]": "5", "order[0][dir]": "desc"}  # fmt: skip
+            start, start_cpu = time.perf_counter(), time.process_time()
+            response = client.get(url, params)
+            wall = (time.perf_counter() - start) * 1000
+            cpu = (time.process_time() - start_cpu) * 1000
+            if response.status_code != 200:
+                raise RuntimeError(f"{url} answered {response.status_code}")
+            return wall, cpu, len(response.json()["data"])
+
+        for text in peer_queries(10, pw.WORDS, seed=99):  # warm-up
+            search(text)
+        walls, cpus, hits = [], [], []
+        for text in peer_queries(count, pw.WORDS):
+            wall, cpu, found = search(text)
+            walls.append(wall)
+            cpus.append(cpu)
+            hits.append(found)
+        from helpdesk.models import Ticket
+
+        return {
+            "database": PEER_NAME,
+            "tickets": Ticket.objects.count(),
+            "messages": FollowUp.objects.count(),
+            "load_s": round(load_s, 1),
+            "queries": len(walls),
+            "search_p50_ms": round(statistics.median(walls), 2),
+            "search_p95_ms": round(percentile(walls, 95), 2),
+            "search_max_ms": round(max(walls), 2),
+            "search_cpu_p95_ms": round(percentile(cpus, 95), 2),
+            "mean_results": round(statistics.mean(hits), 1),
+            "empty_results": sum(1 for n in hits if not n),
+            "note": "django-helpdesk 2.6.1, staff ticket list keyword filter (icontains, "
+            "unranked, no snippets), all tickets as a superuser; 'messages' are its "
+            "follow-ups",
+        }
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main() -> None:
@@ -469,7 +601,15 @@ def main() -> None:
     parser.add_argument("--child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the SQLite file afterwards")
+    parser.add_argument("--no-peer", action="store_true", help="skip django-helpdesk")
+    parser.add_argument(
+        "--peer-tickets", type=int, help="the peer's tickets (default: as many as ours)"
+    )
+    parser.add_argument("--peer-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.peer_child:
+        print(json.dumps(peer_child(args.peer_tickets or 1000, args.queries)))
+        return
     if args.child:
         print(json.dumps(child(args.child, args)))
         return
@@ -494,6 +634,10 @@ def main() -> None:
         ]
         done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    if not args.no_peer:
+        tickets = args.peer_tickets or max((r.get("tickets", 0) for r in results), default=0)
+        log(f"peer: django-helpdesk 2.6.1, {tickets:,} tickets")
+        results.append(run_peer(tickets or 1000, args.queries))
     if args.json:
         print(json.dumps(results, indent=2))
     report(results)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from typing import Any
 
@@ -9,6 +10,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -387,14 +390,48 @@ def update_preferences(
 
 SYSTEM_USERNAME = "soporte-system"
 
+# This process's copy of the system account (read on every automatic change), and whether
+# it may be kept: not while the transaction that created it may still roll back.
+_system: User | None = None
+_system_uncommitted = False
+
 
 def system_user() -> User:
     """The account automatic work acts as (mail intake, rules): a supervisor that cannot
-    sign in (no password, no email)."""
+    sign in (no password, no email). One query the first time in a process, none after
+    (each caller gets its own copy); saving or deleting the account forgets it."""
+    global _system, _system_uncommitted
+    cached = _system
+    if cached is not None:
+        return copy.copy(cached)
     user = User.objects.filter(username=SYSTEM_USERNAME).first()
+    if user is not None and not transaction.get_connection().in_atomic_block:
+        _system_uncommitted = False  # read outside any transaction: committed
     if user is None:
-        user, _created = User.objects.get_or_create(
+        user, created = User.objects.get_or_create(
             username=SYSTEM_USERNAME,
             defaults={"role": Role.SUPERVISOR, "first_name": "Soporte", "password": "!"},
         )
+        if created and transaction.get_connection().in_atomic_block:
+            _system_uncommitted = True
+            transaction.on_commit(_system_committed)
+    if not _system_uncommitted:
+        _system = copy.copy(user)
     return user
+
+
+def _system_committed() -> None:
+    global _system_uncommitted
+    _system_uncommitted = False
+
+
+def forget_system_user() -> None:
+    """Drop the cached system account (tests, whose transactions roll back, call this)."""
+    global _system, _system_uncommitted
+    _system, _system_uncommitted = None, False
+
+
+@receiver([post_save, post_delete], sender=User, dispatch_uid="accounts.forget_system_user")
+def _system_user_changed(sender, instance: User, **kwargs) -> None:
+    if instance.username == SYSTEM_USERNAME:
+        forget_system_user()

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from soporte.accounts.models import Organization, User
 from soporte.lib.errors import InvalidInput, PermissionDenied
 
+from .indexing import SEARCHED, index_soon
 from .models import (
     Asset,
     AssetEvent,
@@ -440,6 +441,10 @@ def save_assets(rows: list[dict[str, Any]], *, acting_user: User | None) -> tupl
         history.record(asset, EventKind.IMPORTED, new=asset.tag)
     for start in range(0, len(history.events), BATCH):
         AssetEvent.objects.bulk_create(history.events[start : start + BATCH])
+    index_soon(
+        [a.pk for a in new_assets]
+        + [a.pk for a, changed in changed_assets if SEARCHED.intersection(changed)]
+    )
     return len(new_assets), len(changed_assets)
 
 

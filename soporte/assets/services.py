@@ -29,6 +29,7 @@ from soporte.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenie
 from soporte.tickets.models import Ticket
 
 from . import policy
+from .indexing import SEARCHED, index_soon
 from .models import (
     Asset,
     AssetEvent,
@@ -263,6 +264,7 @@ def create_asset(*, acting_user: User | None, tag: str, type: AssetType, **field
     history = History(acting_user)
     history.record(asset, EventKind.CREATED, new=asset.tag)
     history.save()
+    index_soon([asset.pk])
     return asset
 
 
@@ -348,6 +350,8 @@ def save_changed(asset: Asset, changed: list[str]) -> None:
     if not updated:
         raise _conflict(asset)
     asset.version = loaded + 1
+    if SEARCHED.intersection(changed):
+        index_soon([asset.pk])
 
 
 def _conflict(asset: Asset) -> Conflict:

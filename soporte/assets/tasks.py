@@ -27,3 +27,12 @@ def open_maintenance() -> int:
     from .maintenance import open_due
 
     return open_due()
+
+
+@job("assets.index_search", max_attempts=3, batched=True)
+def index_search(runs: list[list]) -> None:
+    """Write the search documents of assets (each run's one argument: a list of ids);
+    runs claimed together are indexed in one go."""
+    from .indexing import index_assets
+
+    index_assets(pk for (asset_ids,) in runs for pk in asset_ids)

@@ -19,7 +19,9 @@ from __future__ import annotations
 import json
 import logging
 import random
+import time
 import traceback
+from collections.abc import Sequence
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -82,26 +84,48 @@ def run_job(job_id: int, *, due_only: bool = True) -> str:
     job = _claim(job_id, due_only)
     if job is None:
         return "skipped"
+    outcome = _execute(job)
+    if outcome == "done":
+        _finish(job, JobStatus.DONE)
+    return outcome
+
+
+def _runnable(job: Job) -> registry.JobKind | None:
+    """The job's kind, or None after failing the job when it cannot run."""
     kind = registry.get(job.name)
     if kind is None or job.attempts > kind.max_attempts:
         why = "No such job in this version." if kind is None else "No attempts left."
         _finish(job, JobStatus.FAILED, error=why)
+        return None
+    return kind
+
+
+def _execute(job: Job) -> str:
+    """Run a claimed job; "done" (left for the caller to record), or "retry" or "failed"
+    (recorded here)."""
+    kind = _runnable(job)
+    if kind is None:
         return "failed"
     try:
-        kind.func(*job.args)
+        kind(*job.args)
     except Exception as error:  # noqa: BLE001 - recorded on the row, never lost
-        described = _describe(error)
-        if isinstance(error, kind.retry_on) and job.attempts < kind.max_attempts:
-            wait = min(kind.backoff * 2 ** (job.attempts - 1), MAX_BACKOFF)
-            wait *= random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
-            log.warning("Job %s failed (attempt %s), retrying: %s", job, job.attempts, error)
-            _requeue(job, wait, described)
-            return "retry"
-        log.exception("Job %s failed for good after %s attempts", job, job.attempts)
-        _finish(job, JobStatus.FAILED, error=described)
-        return "failed"
-    _finish(job, JobStatus.DONE)
+        return _failed(job, kind, error)
     return "done"
+
+
+def _failed(job: Job, kind: registry.JobKind, error: Exception) -> str:
+    """An error in `retry_on` with attempts left queues the job again after an
+    exponential, jittered backoff; anything else fails it for an admin to see."""
+    described = _describe(error)
+    if isinstance(error, kind.retry_on) and job.attempts < kind.max_attempts:
+        wait = min(kind.backoff * 2 ** (job.attempts - 1), MAX_BACKOFF)
+        wait *= random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
+        log.warning("Job %s failed (attempt %s), retrying: %s", job, job.attempts, error)
+        _requeue(job, wait, described)
+        return "retry"
+    log.exception("Job %s failed for good after %s attempts", job, job.attempts, exc_info=error)
+    _finish(job, JobStatus.FAILED, error=described)
+    return "failed"
 
 
 # Claim and read in one statement (SQLite >= 3.35 and PostgreSQL both have RETURNING).
@@ -161,9 +185,137 @@ def _describe(error: BaseException) -> str:
 def run_due(limit: int = 50) -> int:
     """Run the jobs that are due, oldest first; how many ran (done, retried or failed).
     (Jobs lost with a dead worker come back through the periodic jobs.sweep.)"""
-    due = Job.objects.filter(status=JobStatus.QUEUED, run_after__lte=timezone.now())
-    ids = list(due.order_by("run_after", "pk").values_list("pk", flat=True)[:limit])
-    return sum(run_job(job_id) != "skipped" for job_id in ids)
+    return run_batch(limit)
+
+
+# Claim a batch in one statement: pick the oldest queued jobs, claim those still queued.
+# On PostgreSQL the pick is a materialized CTE (an IN subquery with LIMIT may be run
+# again, claiming more) that skips rows another worker is claiming right now.
+BATCH_CLAIM_SQL = (
+    "UPDATE jobs_job SET status = %s, attempts = attempts + 1, locked_until = %s "
+    "WHERE status = %s AND id IN (SELECT id FROM jobs_job WHERE status = %s{filters} "
+    "ORDER BY run_after, id LIMIT %s) RETURNING id, name, args, attempts"
+)
+BATCH_CLAIM_SQL_POSTGRES = (
+    "WITH picked AS MATERIALIZED (SELECT id FROM jobs_job WHERE status = %s{filters} "
+    "ORDER BY run_after, id LIMIT %s FOR UPDATE SKIP LOCKED) "
+    "UPDATE jobs_job SET status = %s, attempts = attempts + 1, locked_until = %s "
+    "FROM picked WHERE jobs_job.id = picked.id AND jobs_job.status = %s "
+    "RETURNING jobs_job.id, jobs_job.name, jobs_job.args, jobs_job.attempts"
+)
+
+
+def run_batch(limit: int = 50, *, due_only: bool = True, names: Sequence[str] = ()) -> int:
+    """Claim up to `limit` queued jobs (due ones, of these `names` if given) in one
+    statement and run them, oldest first; how many ran (done, retried or failed).
+
+    1. The jobs of a batched kind run together, in one call, where the first of them
+       stands; should that call fail, each runs on its own, with its own outcome.
+    2. Jobs not started when half a claim's time has passed are handed back, queued as
+       they were, so that a slow batch never outlives its claims.
+    3. Done jobs are recorded in one statement at the end; a worker killed before it
+       leaves them to run once more (jobs are idempotent) once their claims expire.
+    """
+    claimed = _claim_batch(limit, due_only, names)
+    started = time.monotonic()
+    done: list[Job] = []
+    ran = 0
+    try:
+        while claimed:
+            if time.monotonic() - started > CLAIM_SECONDS / 2:
+                _release(claimed)
+                break
+            job = claimed.pop(0)
+            kind = registry.get(job.name)
+            if kind is not None and kind.batched and job.attempts <= kind.max_attempts:
+                group = [job, *(j for j in claimed if j.name == job.name)]
+                group = [j for j in group if j.attempts <= kind.max_attempts]
+                claimed = [j for j in claimed if not any(j is g for g in group)]
+                ran += len(group)
+                done += _run_together(kind, group)
+                continue
+            ran += 1
+            if _execute(job) == "done":
+                done.append(job)
+    finally:
+        _finish_done(done)
+    return ran
+
+
+def _run_together(kind: registry.JobKind, group: list[Job]) -> list[Job]:
+    """Run a batched kind's jobs in one call; the done ones. A run the call answers with
+    an error is retried or failed as if it had raised it alone."""
+    if len(group) > 1:
+        try:
+            outcomes = kind.func([job.args for job in group]) or [None] * len(group)
+        except Exception:  # noqa: BLE001 - each runs alone next, recording its own error
+            log.warning("A batch of %s %s jobs failed; running them one by one", len(group), kind)
+        else:
+            done = []
+            for job, outcome in zip(group, outcomes, strict=True):
+                if isinstance(outcome, Exception):
+                    _failed(job, kind, outcome)
+                else:
+                    done.append(job)
+            return done
+    return [job for job in group if _execute(job) == "done"]
+
+
+def _claim_batch(limit: int, due_only: bool, names: Sequence[str]) -> list[Job]:
+    now = timezone.now()
+    claim: list[Any] = [JobStatus.RUNNING, now + timedelta(seconds=CLAIM_SECONDS)]
+    pick: list[Any] = [JobStatus.QUEUED]
+    filters = ""
+    if due_only:
+        filters += " AND run_after <= %s"
+        pick.append(now)
+    if names:
+        filters += f" AND name IN ({', '.join(['%s'] * len(names))})"
+        pick += list(names)
+    pick.append(limit)
+    if connection.vendor == "postgresql":
+        sql = BATCH_CLAIM_SQL_POSTGRES.format(filters=filters)
+        params = [*pick, *claim, JobStatus.QUEUED]
+    else:
+        sql = BATCH_CLAIM_SQL.format(filters=filters)
+        params = [*claim, JobStatus.QUEUED, *pick]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    jobs = []
+    longer: dict[float, list[int]] = {}
+    for job_id, name, args, attempts in sorted(rows):
+        if isinstance(args, str):  # SQLite hands JSON back as text
+            args = json.loads(args)
+        jobs.append(
+            Job(pk=job_id, name=name, args=args, attempts=attempts, status=JobStatus.RUNNING)
+        )
+        kind = registry.get(name)
+        if kind is not None and kind.timeout != CLAIM_SECONDS:
+            longer.setdefault(kind.timeout, []).append(job_id)
+    for timeout, ids in longer.items():
+        Job.objects.filter(pk__in=ids).update(locked_until=now + timedelta(seconds=timeout))
+    return jobs
+
+
+def _release(jobs: list[Job]) -> None:
+    """Hand claimed jobs back unrun: queued, with the attempt they were claimed with."""
+    for job in jobs:
+        Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts).update(
+            status=JobStatus.QUEUED, attempts=job.attempts - 1, locked_until=None
+        )
+
+
+def _finish_done(jobs: list[Job]) -> None:
+    """Record jobs done: one statement per attempt count (nearly always one)."""
+    by_attempts: dict[int, list[int]] = {}
+    for job in jobs:
+        by_attempts.setdefault(job.attempts, []).append(job.pk)
+    now = timezone.now()
+    for attempts, ids in by_attempts.items():
+        Job.objects.filter(pk__in=ids, attempts=attempts, status=JobStatus.RUNNING).update(
+            status=JobStatus.DONE, finished_at=now, locked_until=None, last_error=""
+        )
 
 
 def requeue_lost() -> int:

@@ -20,9 +20,18 @@ class JobKind:
     retry_on: tuple[type[BaseException], ...]
     backoff: float  # seconds before the second attempt; doubles each time
     timeout: float  # seconds a run may hold its claim before it counts as lost
+    # A batched job's function takes a list of argument lists, the runs a worker claimed
+    # together, done in one call (e.g. many tickets indexed in a few queries); it returns
+    # None, or a list with each run's result, or the error that run should retry on.
+    batched: bool = False
 
     def __call__(self, *args: Any) -> Any:
-        return self.func(*args)
+        if not self.batched:
+            return self.func(*args)
+        [outcome] = self.func([list(args)]) or [None]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
     def enqueue(self, *args: Any, delay: float = 0) -> None:
         from .queue import enqueue
@@ -37,9 +46,10 @@ def job(
     retry_on: tuple[type[BaseException], ...] = (Exception,),
     backoff: float = 30.0,
     timeout: float = 600.0,
+    batched: bool = False,
 ) -> Callable[[Callable[..., Any]], JobKind]:
     def register(func: Callable[..., Any]) -> JobKind:
-        kind = JobKind(name, func, max_attempts, retry_on, backoff, timeout)
+        kind = JobKind(name, func, max_attempts, retry_on, backoff, timeout, batched)
         _kinds[name] = kind
         return kind
 

@@ -9,13 +9,13 @@ import time
 
 from django.db import close_old_connections
 
-from .queue import run_due, run_periodic
+from .queue import run_batch, run_periodic
 
 log = logging.getLogger(__name__)
 
 
 class Worker:
-    def __init__(self, periodic: dict[str, float], *, idle: float = 0.5, batch: int = 20):
+    def __init__(self, periodic: dict[str, float], *, idle: float = 0.5, batch: int = 50):
         self.periodic = dict(periodic)
         self.idle = idle
         self.batch = batch
@@ -31,7 +31,8 @@ class Worker:
         close_old_connections()
 
     def step(self) -> int:
-        """One pass: the periodic jobs whose time has come, then a batch of due jobs."""
+        """One pass: the periodic jobs whose time has come, then a batch of due jobs
+        (claimed in one statement: queue.run_batch)."""
         ran = 0
         try:
             now = time.monotonic()
@@ -39,7 +40,7 @@ class Worker:
                 if now >= self._due[name]:
                     self._due[name] = now + every
                     ran += self._periodic(name)
-            ran += run_due(self.batch)
+            ran += run_batch(self.batch)
         except Exception:  # noqa: BLE001 - a database hiccup must not stop the worker
             log.exception("Worker pass failed; trying again")
             self.stopping.wait(self.idle)

@@ -18,16 +18,18 @@ import secrets
 import smtplib
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
+from time import monotonic
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
+from django.db import connection as db_connection
 from django.db.models import Exists, OuterRef, QuerySet, Value
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -79,8 +81,11 @@ NOTIFYING_EVENTS = frozenset(
 
 
 def satisfaction_url(ticket: Ticket) -> str | None:
-    """Where the requester rates the resolution; None until satisfaction surveys exist."""
-    return None
+    """Where the requester rates the resolution (a signed link, no sign-in needed); None
+    when the ticket is no longer resolved or surveys are off."""
+    from soporte.tickets.satisfaction import survey_url
+
+    return survey_url(ticket)
 
 
 def failed_mail(ticket: Ticket) -> QuerySet[OutboundMail]:
@@ -88,11 +93,36 @@ def failed_mail(ticket: Ticket) -> QuerySet[OutboundMail]:
     return OutboundMail.objects.filter(ticket=ticket, status=OutboundStatus.FAILED)
 
 
+# Mailboxes are read for nearly every mail and changed rarely, by admins: each process
+# keeps (address, team id, active) of each, by name, up to MAILBOX_CACHE_SECONDS; a save
+# or delete in this process forgets them (receivers.py).
+MAILBOX_CACHE_SECONDS = 1.0
+_mailboxes: tuple[float, list[tuple[str, int | None, bool]]] | None = None
+
+
+def _mailbox_rows() -> list[tuple[str, int | None, bool]]:
+    global _mailboxes
+    now = monotonic()
+    cached = _mailboxes
+    if cached is None or cached[0] <= now:
+        rows: list[tuple[str, int | None, bool]] = list(
+            Mailbox.objects.order_by("name").values_list("address", "team_id", "active")
+        )
+        cached = (now + MAILBOX_CACHE_SECONDS, rows)
+        _mailboxes = cached
+    return cached[1]
+
+
+def forget_mailboxes() -> None:
+    global _mailboxes
+    _mailboxes = None
+
+
 def own_addresses() -> set[str]:
     """Our support addresses, lower-cased: mail to them would come back as a request.
-    Runs one query."""
+    No query while the mailboxes are cached."""
     ours = {parseaddr(settings.DEFAULT_FROM_EMAIL)[1].lower()}
-    ours.update(a.lower() for a in Mailbox.objects.values_list("address", flat=True))
+    ours.update(address.lower() for address, _team, _active in _mailbox_rows())
     ours.discard("")
     return ours
 
@@ -192,19 +222,21 @@ def record_for(ticket: Ticket, events: list[TicketEvent]) -> list[OutboundMail]:
 def _on_duty(ticket: Ticket) -> list[User]:
     """Who hears about the ticket's SLA: its assignee, else its team's members who are
     not away."""
-    if ticket.assignee_id is not None:
+    if ticket.assignee is not None:
         return [ticket.assignee]
     return _team_members(ticket)
 
 
 def _team_members(ticket: Ticket) -> list[User]:
-    if ticket.team_id is None:
+    if ticket.team is None:
         return []
     return list(ticket.team.members.filter(is_active=True, away=False).order_by("id"))
 
 
 def _opened_by_robot(ticket: Ticket) -> bool:
     known = getattr(ticket, "opened_by_robot", None)  # notify() asks in its query
+    if known is None:
+        known = _opening_robot.get()  # inbound processing says, while it opens one
     if known is None:
         return ticket.tags.filter(name=AUTO_REPLY_TAG).exists()
     return bool(known)
@@ -226,6 +258,20 @@ def recording_now() -> Iterator[None]:
 
 def records_now() -> bool:
     return _recording_now.get()
+
+
+# Set by inbound processing while it opens a ticket: whether an automatic message opens
+# it (it is then tagged AUTO_REPLY_TAG), so that its acknowledgement needs no query.
+_opening_robot: ContextVar[bool | None] = ContextVar("mail_opening_robot", default=None)
+
+
+@contextmanager
+def opening_ticket(*, by_robot: bool) -> Iterator[None]:
+    token = _opening_robot.set(by_robot)
+    try:
+        yield
+    finally:
+        _opening_robot.reset(token)
 
 
 def may_call_for_mail(event: TicketEvent) -> bool:
@@ -390,9 +436,12 @@ def record_refusal(raw: RawMessage) -> OutboundMail | None:
 # -- what a mail looks like ---------------------------------------------------------
 
 
-def build_message(outbound: OutboundMail) -> EmailMultiAlternatives:
+def build_message(
+    outbound: OutboundMail, thread: list[str] | None = None
+) -> EmailMultiAlternatives:
     """The mail as its recipient reads it: text and HTML in their language, subject
-    with the [#number] token, our Message-ID, and the thread it continues."""
+    with the [#number] token, our Message-ID, and the thread it continues (`thread`,
+    when the caller read thread_ids() already)."""
     ticket = outbound.ticket
     if ticket is None:
         return _build_refusal(outbound)
@@ -406,7 +455,8 @@ def build_message(outbound: OutboundMail) -> EmailMultiAlternatives:
         "Message-ID": f"<{outbound.mail_id}>",
         "X-Soporte-Ticket": str(ticket.number),
     }
-    thread = thread_ids(outbound)
+    if thread is None:
+        thread = thread_ids(outbound)
     if thread:
         headers["In-Reply-To"] = f"<{thread[-1]}>"
         headers["References"] = " ".join(f"<{mail_id}>" for mail_id in thread)
@@ -428,6 +478,7 @@ def _build_refusal(outbound: OutboundMail) -> EmailMultiAlternatives:
     """The bounce of a message refused as too large: what was refused, its size and the
     limit, in the sender's language; it answers that message, and says it is automatic
     so that no robot answers it."""
+    assert outbound.raw_id is not None  # a refusal is always about a raw message
     raw = RawMessage.objects.select_related("mailbox").defer("raw").get(pk=outbound.raw_id)
     person = _account(outbound.to[0]) if outbound.to else None
     support = raw.mailbox.address if raw.mailbox else parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
@@ -464,9 +515,9 @@ def _build_refusal(outbound: OutboundMail) -> EmailMultiAlternatives:
 def sender_address(ticket: Ticket) -> str:
     """The team's mailbox, so answers come back to its queue; else the default."""
     if ticket.team_id:
-        mailbox = Mailbox.objects.filter(team_id=ticket.team_id, active=True).first()
-        if mailbox is not None:
-            return mailbox.address
+        for address, team_id, active in _mailbox_rows():
+            if active and team_id == ticket.team_id:
+                return address
     return settings.DEFAULT_FROM_EMAIL
 
 
@@ -474,29 +525,45 @@ def thread_ids(outbound: OutboundMail) -> list[str]:
     """The Message-IDs this mail follows, oldest first: mail received on the ticket and
     mail sent about it before (not the copies of this same notification to others, nor
     mail that never left). The first and the newest are kept when there are many."""
+    return threads_of([outbound])[outbound.pk]
+
+
+def threads_of(outbounds: Iterable[OutboundMail]) -> dict[int, list[str]]:
+    """thread_ids() of each of these mails about tickets, by id, in one query."""
+    outbounds = [outbound for outbound in outbounds if outbound.ticket_id is not None]
+    if not outbounds:
+        return {}
+    tickets = {outbound.ticket_id for outbound in outbounds if outbound.ticket_id is not None}
     received = (
-        RawMessage.objects.filter(ticket_id=outbound.ticket_id)
+        RawMessage.objects.filter(ticket_id__in=tickets)
         .exclude(mail_id="")
-        .values_list("received_at", Value(0), "mail_id")
+        .values_list("ticket_id", "received_at", Value(0), Value(0), Value(""), "mail_id")
         .order_by()
     )
-    sibling_prefix = outbound.dedupe_key.rsplit(":", 1)[0] + ":"
     sent = (
-        OutboundMail.objects.filter(ticket_id=outbound.ticket_id, id__lt=outbound.pk)
+        OutboundMail.objects.filter(
+            ticket_id__in=tickets, id__lt=max(outbound.pk for outbound in outbounds)
+        )
         .exclude(status=OutboundStatus.FAILED)
-        .exclude(dedupe_key__startswith=sibling_prefix)
-        .values_list("created_at", Value(1), "mail_id")
+        .values_list("ticket_id", "created_at", Value(1), "id", "dedupe_key", "mail_id")
         .order_by()
     )
-    # One query; at the same instant, what was received comes first.
-    entries = list(received.union(sent, all=True))
-    ids: list[str] = []
-    for *_when, mail_id in sorted(entries):
-        if mail_id and mail_id not in ids:
+    # At the same instant, what was received comes first.
+    entries = sorted(received.union(sent, all=True), key=lambda row: (row[1], row[2], row[5]))
+    threads = {}
+    for outbound in outbounds:
+        sibling_prefix = outbound.dedupe_key.rsplit(":", 1)[0] + ":"
+        ids: list[str] = []
+        for ticket_id, _when, was_sent, pk, key, mail_id in entries:
+            if ticket_id != outbound.ticket_id or not mail_id or mail_id in ids:
+                continue
+            if was_sent and (pk >= outbound.pk or key.startswith(sibling_prefix)):
+                continue
             ids.append(mail_id)
-    if len(ids) > MAX_REFERENCES:
-        ids = [ids[0], *ids[-(MAX_REFERENCES - 1) :]]
-    return ids
+        if len(ids) > MAX_REFERENCES:
+            ids = [ids[0], *ids[-(MAX_REFERENCES - 1) :]]
+        threads[outbound.pk] = ids
+    return threads
 
 
 def _person(ticket: Ticket, to: list[str]) -> User | None:
@@ -566,49 +633,97 @@ def _context(outbound: OutboundMail, ticket: Ticket, person: User | None) -> dic
 def deliver(outbound_id: int, *, max_attempts: int) -> str:
     """Send one recorded mail; "sent", "failed", or "skipped" (gone, already sent or
     failed, or taken by another run). Raises the delivery error when a retry should
-    follow.
+    follow (deliver_many says how)."""
+    [outcome] = deliver_many([outbound_id], max_attempts=max_attempts)
+    if isinstance(outcome, OSError):
+        raise outcome
+    return outcome
 
-    1. Claim: attempts goes from n to n + 1 only while the row is still pending with n
-       attempts, so a duplicate or stale run of the job never sends.
-    2. Send; mark sent right away.
+
+def deliver_many(outbound_ids: list[int], *, max_attempts: int) -> list[str | OSError]:
+    """Send recorded mails, each once, over one connection to the mail server; for each,
+    in order, "sent", "failed", "skipped" (gone, already sent or failed, or taken by
+    another run), or the delivery error when a retry should follow.
+
+    1. Claim: a mail's attempts go from n to n + 1 only while it is still pending with
+       n attempts, so a duplicate or stale run never sends (one statement per n).
+    2. Send each; mark it sent right after the server took it.
     3. On an error, store it; a permanent refusal (5xx) or attempt number
        ``max_attempts`` marks the mail failed, which the ticket shows (failed_mail).
     """
-    outbound = (
-        OutboundMail.objects.select_related(
-            "ticket", "ticket__requester", "message", "message__author"
-        )
-        .filter(pk=outbound_id, status=OutboundStatus.PENDING)
-        .first()
-    )
-    if outbound is None:
-        return "skipped"
-    attempt = outbound.attempts + 1
-    claimed = OutboundMail.objects.filter(
-        pk=outbound_id, status=OutboundStatus.PENDING, attempts=outbound.attempts
-    ).update(attempts=attempt)
-    if not claimed:
-        return "skipped"
-    outbound.attempts, last = attempt, attempt >= max_attempts
-    row = OutboundMail.objects.filter(pk=outbound_id, attempts=attempt)
+    loaded = OutboundMail.objects.select_related(
+        "ticket", "ticket__requester", "message", "message__author"
+    ).filter(pk__in=outbound_ids, status=OutboundStatus.PENDING)
+    claimed = _claim_mail(list(loaded))
+    threads = threads_of(claimed.values())
+    outcomes: list[str | OSError] = []
+    connection = None
     try:
-        mail = build_message(outbound)
-    except Exception as error:  # noqa: BLE001 - a broken mail must show, not vanish
-        log.exception("Outbound mail %s could not be built", outbound_id)
-        row.update(status=OutboundStatus.FAILED, last_error=_describe(error))
-        return "failed"
-    try:
-        connection = get_connection(timeout=settings.EMAIL_TIMEOUT or SEND_TIMEOUT)
-        connection.send_messages([mail])
-    except OSError as error:  # smtplib.SMTPException is an OSError
-        if last or _permanent(error):
-            log.warning("Outbound mail %s failed for good: %s", outbound_id, error)
-            row.update(status=OutboundStatus.FAILED, last_error=_describe(error))
-            return "failed"
-        row.update(last_error=_describe(error))
-        raise
-    row.update(status=OutboundStatus.SENT, sent_at=timezone.now(), last_error="")
-    return "sent"
+        for outbound_id in outbound_ids:
+            outbound = claimed.pop(outbound_id, None)
+            if outbound is None:
+                outcomes.append("skipped")
+                continue
+            attempt, last = outbound.attempts, outbound.attempts >= max_attempts
+            row = OutboundMail.objects.filter(pk=outbound_id, attempts=attempt)
+            try:
+                mail = build_message(outbound, threads.get(outbound_id))
+            except Exception as error:  # noqa: BLE001 - a broken mail must show, not vanish
+                log.exception("Outbound mail %s could not be built", outbound_id)
+                row.update(status=OutboundStatus.FAILED, last_error=_describe(error))
+                outcomes.append("failed")
+                continue
+            try:
+                if connection is None:
+                    connection = get_connection(timeout=settings.EMAIL_TIMEOUT or SEND_TIMEOUT)
+                    connection.open()
+                connection.send_messages([mail])
+            except OSError as error:  # smtplib.SMTPException is an OSError
+                _drop(connection)
+                connection = None  # the next mail gets a fresh one
+                if last or _permanent(error):
+                    log.warning("Outbound mail %s failed for good: %s", outbound_id, error)
+                    row.update(status=OutboundStatus.FAILED, last_error=_describe(error))
+                    outcomes.append("failed")
+                else:
+                    row.update(last_error=_describe(error))
+                    outcomes.append(error)
+                continue
+            row.update(status=OutboundStatus.SENT, sent_at=timezone.now(), last_error="")
+            outcomes.append("sent")
+    finally:
+        _drop(connection)
+    return outcomes
+
+
+def _claim_mail(pending: list[OutboundMail]) -> dict[int, OutboundMail]:
+    """The mails this run claimed (attempts n -> n + 1), by id, with attempts updated."""
+    by_attempts: dict[int, list[int]] = {}
+    for outbound in pending:
+        by_attempts.setdefault(outbound.attempts, []).append(outbound.pk)
+    won: set[int] = set()
+    table = OutboundMail._meta.db_table
+    with db_connection.cursor() as cursor:
+        for attempts, ids in by_attempts.items():
+            cursor.execute(
+                f"UPDATE {table} SET attempts = %s WHERE status = %s AND attempts = %s "  # noqa: S608
+                f"AND id IN ({', '.join(['%s'] * len(ids))}) RETURNING id",
+                [attempts + 1, OutboundStatus.PENDING, attempts, *ids],
+            )
+            won.update(row[0] for row in cursor.fetchall())
+    claimed = {}
+    for outbound in pending:
+        if outbound.pk in won:
+            outbound.attempts += 1
+            claimed[outbound.pk] = outbound
+    return claimed
+
+
+def _drop(connection: Any) -> None:
+    """Close a mail connection quietly (it may be broken already)."""
+    if connection is not None:
+        with suppress(Exception):
+            connection.close()
 
 
 def _permanent(error: OSError) -> bool:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from soporte.tickets.signals import ticket_changed
+
+from .models import Mailbox
 
 log = logging.getLogger(__name__)
 
@@ -36,3 +39,13 @@ def notify_on_ticket_change(
         else:
             return
     notify_change.enqueue(ticket_id, [event.pk for event in chosen], acting_user_id)
+
+
+@receiver([post_save, post_delete], sender=Mailbox, dispatch_uid="mail.forget_mailboxes")
+def mailbox_changed(sender, **kwargs) -> None:
+    """The cached mailboxes (outbound.own_addresses) are forgotten when one changes in
+    this process: now, and again at the commit."""
+    from .outbound import forget_mailboxes
+
+    forget_mailboxes()
+    transaction.on_commit(forget_mailboxes)

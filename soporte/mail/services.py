@@ -29,7 +29,7 @@ from soporte.tickets import services as tickets
 from soporte.tickets.models import Channel, Message, Status, Ticket
 
 from .models import KnownMessageId, OutboundMail, OutboundStatus, RawMessage, RawStatus
-from .outbound import recording_now
+from .outbound import opening_ticket, recording_now
 
 if TYPE_CHECKING:
     from .parse import ParsedAttachment, ParsedMail
@@ -132,18 +132,19 @@ def _process(raw: RawMessage) -> tuple[Ticket | None, int | None]:
         ticket = None
     if ticket is None:
         mailbox = raw.mailbox
-        ticket = tickets.open_ticket(
-            acting_user=accounts.system_user(),
-            requester=sender,
-            subject=mail.subject or _("(no subject)"),
-            body=text,
-            body_html=mail.html,
-            channel=Channel.EMAIL,
-            team=mailbox.team if mailbox else None,
-            tags=[AUTO_REPLY_TAG] if mail.is_auto_reply else [],
-            watchers=_known_people(mail.cc),
-            files=files,
-        )
+        with opening_ticket(by_robot=mail.is_auto_reply):
+            ticket = tickets.open_ticket(
+                acting_user=accounts.system_user(),
+                requester=sender,
+                subject=mail.subject or _("(no subject)"),
+                body=text,
+                body_html=mail.html,
+                channel=Channel.EMAIL,
+                team=mailbox.team if mailbox else None,
+                tags=[AUTO_REPLY_TAG] if mail.is_auto_reply else [],
+                watchers=_known_people(mail.cc),
+                files=files,
+            )
         first = ticket.messages.order_by("id").values_list("pk", flat=True).first()
         remember_id(mail.message_id, ticket)
         return ticket, first

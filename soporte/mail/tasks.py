@@ -38,14 +38,22 @@ def process_pending() -> int:
 SEND_ATTEMPTS = 6
 
 
-@job("mail.send_outbound", max_attempts=SEND_ATTEMPTS, retry_on=(OSError,), backoff=30.0)
-def send_outbound(outbound_id: int) -> str:
-    """Send one recorded OutboundMail; never twice. Each attempt claims the row by its
-    attempt count and marks it sent right after the server took it; the last marks it
-    failed, with the error, for the ticket to show."""
-    from .outbound import deliver
+@job(
+    "mail.send_outbound",
+    max_attempts=SEND_ATTEMPTS,
+    retry_on=(OSError,),
+    backoff=30.0,
+    batched=True,
+)
+def send_outbound(calls: list[list[int]]) -> list[str | OSError]:
+    """Send recorded OutboundMails (each run names one; the runs a worker claims
+    together share one connection to the mail server); never twice. Each attempt claims
+    the row by its attempt count and marks it sent right after the server took it; the
+    last marks it failed, with the error, for the ticket to show. A run answered with
+    an error is retried."""
+    from .outbound import deliver_many
 
-    return deliver(outbound_id, max_attempts=SEND_ATTEMPTS)
+    return deliver_many([args[0] for args in calls], max_attempts=SEND_ATTEMPTS)
 
 
 @job("mail.poll_mailboxes")

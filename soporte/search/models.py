@@ -19,6 +19,7 @@ class Kind(models.TextChoices):
     MESSAGE = "message", _("Message")
     ARTICLE = "article", _("Article")
     ASSET = "asset", _("Asset")
+    PROBLEM = "problem", _("Problem")
 
 
 class Document(models.Model):

@@ -91,86 +91,111 @@ def remove_documents(kind: str, object_ids: Iterable[int]) -> int:
     return deleted
 
 
-@transaction.atomic
 def index_ticket(ticket_id: int) -> Changes:
-    """Bring one ticket's documents up to date; safe to repeat, cheap when nothing changed.
+    """Bring one ticket's documents up to date; safe to repeat, cheap when nothing changed
+    (index_tickets says how)."""
+    return index_tickets([ticket_id])
+
+
+@transaction.atomic
+def index_tickets(ticket_ids: Iterable[int]) -> Changes:
+    """Bring these tickets' documents up to date, in a fixed number of queries however
+    many tickets; safe to repeat, cheap when nothing changed.
 
     1. A ticket that is gone or merged into another loses its documents (its messages
        moved to the other ticket and are indexed there).
-    2. The ticket document is rewritten when its subject, description or resolution
+    2. A ticket document is rewritten when its subject, description or resolution
        changed.
     3. Messages without a document are indexed; documents of messages whose internal
        flag or ticket changed (a merge) are corrected; documents of messages no longer
-       on the ticket, or now serving as its description, are removed.
+       on their ticket, or now serving as its description, are removed.
     """
-    ticket = (
-        Ticket.objects.filter(pk=ticket_id)
-        .values("subject", "resolution", "merged_into_id", "updated_at")
-        .first()
-    )
-    stale = Document.objects.filter(
-        Q(kind=Kind.TICKET, object_id=ticket_id) | Q(kind=Kind.MESSAGE, ticket_id=ticket_id)
-    )
-    if ticket is None or ticket["merged_into_id"] is not None:
-        removed, _ = stale.delete()
+    ids = sorted(set(ticket_ids))
+    tickets = {
+        row["id"]: row
+        for row in Ticket.objects.filter(pk__in=ids).values(
+            "id", "subject", "resolution", "merged_into_id", "updated_at"
+        )
+    }
+    gone = [pk for pk in ids if pk not in tickets or tickets[pk]["merged_into_id"] is not None]
+    removed = 0
+    if gone:
+        removed, _ = Document.objects.filter(
+            Q(kind=Kind.TICKET, object_id__in=gone) | Q(kind=Kind.MESSAGE, ticket_id__in=gone)
+        ).delete()
+    live = [pk for pk in ids if pk not in gone]
+    if not live:
         return Changes(removed=removed)
 
-    messages = list(
-        Message.objects.filter(ticket_id=ticket_id)
-        .order_by("created_at", "id")
-        .values_list("id", "internal", "created_at")
+    # Each ticket's description is its first public message; the others are documents.
+    descriptions: dict[int, int] = {}
+    others: dict[int, tuple[int, bool, datetime]] = {}  # message -> (ticket, internal, created)
+    rows = (
+        Message.objects.filter(ticket_id__in=live)
+        .order_by("ticket_id", "created_at", "id")
+        .values_list("ticket_id", "id", "internal", "created_at")
     )
-    description_id = next((pk for pk, internal, _ in messages if not internal), None)
-    others = {pk: (internal, created) for pk, internal, created in messages if pk != description_id}
+    for ticket_id, pk, internal, created in rows:
+        if not internal and ticket_id not in descriptions:
+            descriptions[ticket_id] = pk
+        else:
+            others[pk] = (ticket_id, internal, created)
     existing = {
         row["object_id"]: row
         for row in Document.objects.filter(
             Q(kind=Kind.MESSAGE)
-            & (Q(ticket_id=ticket_id) | Q(object_id__in=[*others, description_id]))
+            & (Q(ticket_id__in=live) | Q(object_id__in=[*others, *descriptions.values()]))
         ).values("id", "object_id", "ticket_id", "internal")
     }
-    writes: list[Document] = []
-
-    description = ""
-    if description_id is not None:
-        description = Message.objects.values_list("body_text", flat=True).get(pk=description_id)
-    title, body = ticket["subject"][:300], _ticket_body(description, ticket["resolution"])
-    current = Document.objects.filter(kind=Kind.TICKET, object_id=ticket_id).values("title", "body")
-    if list(current) != [{"title": title, "body": body[:MAX_BODY]}]:
-        writes.append(
-            _document(
-                Kind.TICKET,
-                ticket_id,
-                ticket_id=ticket_id,
-                title=title,
-                body=body,
-                updated_at=ticket["updated_at"],
-            )
-        )
-
     new = [pk for pk in others if pk not in existing]
-    if new:
-        bodies = Message.objects.filter(pk__in=new).values_list("id", "body_text")
-        for pk, text in bodies:
-            internal, created = others[pk]
+    texts = dict(
+        Message.objects.filter(pk__in=[*descriptions.values(), *new]).values_list("id", "body_text")
+    )
+    current = {
+        row["object_id"]: (row["title"], row["body"])
+        for row in Document.objects.filter(kind=Kind.TICKET, object_id__in=live).values(
+            "object_id", "title", "body"
+        )
+    }
+    writes: list[Document] = []
+    for ticket_id in live:
+        ticket = tickets[ticket_id]
+        description = texts.get(descriptions.get(ticket_id, 0), "")
+        title, body = ticket["subject"][:300], _ticket_body(description, ticket["resolution"])
+        if current.get(ticket_id) != (title, body[:MAX_BODY]):
             writes.append(
                 _document(
-                    Kind.MESSAGE,
-                    pk,
+                    Kind.TICKET,
+                    ticket_id,
                     ticket_id=ticket_id,
-                    internal=internal,
-                    body=text,
-                    updated_at=created,
+                    title=title,
+                    body=body,
+                    updated_at=ticket["updated_at"],
                 )
             )
+    for pk in new:
+        if pk not in texts:
+            continue  # deleted meanwhile
+        ticket_id, internal, created = others[pk]
+        writes.append(
+            _document(
+                Kind.MESSAGE,
+                pk,
+                ticket_id=ticket_id,
+                internal=internal,
+                body=texts[pk],
+                updated_at=created,
+            )
+        )
     moved = 0
     for pk, row in existing.items():
-        if pk in others and (row["ticket_id"], row["internal"]) != (ticket_id, others[pk][0]):
+        if pk in others and (row["ticket_id"], row["internal"]) != others[pk][:2]:
             moved += Document.objects.filter(pk=row["id"]).update(
-                ticket_id=ticket_id, internal=others[pk][0]
+                ticket_id=others[pk][0], internal=others[pk][1]
             )
-    gone = [row["id"] for pk, row in existing.items() if pk not in others]
-    removed = Document.objects.filter(pk__in=gone).delete()[0] if gone else 0
+    stale = [row["id"] for pk, row in existing.items() if pk not in others]
+    if stale:
+        removed += Document.objects.filter(pk__in=stale).delete()[0]
 
     get_backend().write(writes)
     return Changes(written=len(writes) + moved, removed=removed)

@@ -48,6 +48,7 @@ from soporte.tickets.models import (
 
 from .assignment import choose_assignee
 from .models import TIMED_TRIGGERS, Rule, RuleRun, Trigger
+from .services import cached
 
 log = logging.getLogger(__name__)
 
@@ -240,6 +241,15 @@ def triggers_for(events: Sequence[TicketEvent]) -> set[str]:
     return found
 
 
+def _load_rules() -> list[Rule]:
+    return list(Rule.objects.filter(active=True))
+
+
+def active_rules() -> list[Rule]:
+    """The active rules in order (Rule.Meta.ordering); no query while cached."""
+    return cached("rules", _load_rules)
+
+
 def on_change(ticket: Ticket, events: Sequence[TicketEvent]) -> None:
     """Run the rules a committed-to-be change triggers, then team assignment."""
     chain = _chain.get()
@@ -247,8 +257,8 @@ def on_change(ticket: Ticket, events: Sequence[TicketEvent]) -> None:
         log.warning("Rule chain %s stopped at depth %s on ticket %s", chain, MAX_DEPTH, ticket.pk)
         return
     triggers = triggers_for(events)
-    for rule in Rule.objects.filter(active=True, trigger__in=triggers):
-        if rule.pk not in chain and matches(rule, ticket):
+    for rule in active_rules():
+        if rule.trigger in triggers and rule.pk not in chain and matches(rule, ticket):
             fire(rule, ticket)
     _assign_in_team(ticket, events)
 

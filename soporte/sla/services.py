@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -55,8 +56,37 @@ MOVING_KINDS = frozenset(
 )
 
 
-def active_policies() -> list[SlaPolicy]:
+# Policies and rules are read on every ticket change and changed rarely, by admins: each
+# process keeps them up to CACHE_SECONDS. A save or delete in this process forgets them at
+# once and again at its commit (receivers.py); another process sees it within that time.
+CACHE_SECONDS = 1.0
+_cache: dict[str, tuple[float, list[Any]]] = {}
+
+
+def cached(name: str, load: Callable[[], list[Any]]) -> list[Any]:
+    """load() run at most once per CACHE_SECONDS in this process; a new list each call
+    (the rows in it are shared: read them, never change them)."""
+    now = monotonic()
+    hit = _cache.get(name)
+    if hit is None or hit[0] <= now:
+        hit = (now + CACHE_SECONDS, load())
+        _cache[name] = hit
+    return list(hit[1])
+
+
+def forget_cached() -> None:
+    """Forget the cached policies and rules (on a change of them, and between tests)."""
+    _cache.clear()
+
+
+def load_policies() -> list[SlaPolicy]:
+    """The active policies with their calendars, in order, from the database."""
     return list(SlaPolicy.objects.filter(active=True).select_related("calendar"))
+
+
+def active_policies() -> list[SlaPolicy]:
+    """The active policies, in order; no query while cached (see CACHE_SECONDS)."""
+    return cached("policies", load_policies)
 
 
 def apply_change(ticket: Ticket, events: Sequence[TicketEvent]) -> SlaClock | None:
@@ -219,7 +249,7 @@ def recompute_open(batch: int = 2000, progress: Callable[[int], None] | None = N
 
     Reads plain rows, not model instances (building those took most of the time on
     100,000 tickets), and computes with the functions refresh() uses."""
-    policies = active_policies()
+    policies = load_policies()  # after a change: never the cached ones
     chosen: dict[tuple, SlaPolicy | None] = {}
     done = 0
     last = 0

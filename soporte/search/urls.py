@@ -1,0 +1,7 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("desk/search/", views.desk_search, name="desk_search"),
+]
