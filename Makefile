@@ -51,7 +51,12 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy soporte/lib soporte/accounts/services.py soporte/tickets/services.py soporte/jobs/queue.py soporte/jobs/services.py soporte/jobs/registry.py soporte/jobs/worker.py soporte/sla/calendar.py soporte/sla/clock.py soporte/sla/services.py soporte/search/services.py soporte/search/text.py \
 		soporte/kb/services.py soporte/assets/services.py soporte/tickets/macros.py \
 		soporte/ops/archive.py soporte/ops/backup.py soporte/ops/restore.py soporte/ops/sources.py \
-		soporte/ops/deploycheck.py
+		soporte/ops/deploycheck.py soporte/playbooks/services.py soporte/tickets/guards.py \
+		soporte/tickets/timelog.py soporte/tickets/satisfaction.py soporte/flows/services.py \
+		soporte/flows/graph.py soporte/problems/trackers.py \
+		soporte/reports/services.py soporte/reports/rollups.py soporte/reports/histogram.py \
+		soporte/mail/outbound.py soporte/training/services.py soporte/evaluations/services.py \
+		soporte/triage/services.py soporte/problems/services.py soporte/assets/indexing.py
 
 test-sqlite: $(VENV)/.installed-dev $(LOCALE_MO) /usr/bin/chromium /usr/sbin/dovecot
 	SOPORTE_DATABASE_URL= $(BIN)/python -m pytest -q

@@ -15,6 +15,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 from soporte.accounts.api import router as accounts_router
 from soporte.accounts.services import authenticate_token
 from soporte.assets.api import router as assets_router
+from soporte.evaluations.api import router as evaluations_router
 from soporte.flows.api import router as flows_router
 from soporte.jobs.api import router as jobs_router
 from soporte.kb.api import router as kb_router
@@ -25,8 +26,9 @@ from soporte.problems.api import router as problems_router
 from soporte.reports.api import router as reports_router
 from soporte.search.api import router as search_router
 from soporte.sla.api import router as sla_router
-from soporte.tickets.api import categories_router, macros_router
+from soporte.tickets.api import categories_router, macros_router, time_router
 from soporte.tickets.api import router as tickets_router
+from soporte.training.api import router as training_router
 from soporte.triage.api import router as triage_router
 
 log = logging.getLogger(__name__)
@@ -110,4 +112,7 @@ api.add_router("/playbooks", playbooks_router)
 api.add_router("/flows", flows_router)
 api.add_router("/reports", reports_router)
 api.add_router("/triage", triage_router)
+api.add_router("/training", training_router)
+api.add_router("/evaluations", evaluations_router)
+api.add_router("/time", time_router)
 api.add_router("", accounts_router)

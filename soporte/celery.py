@@ -27,6 +27,9 @@ PERIODIC = {
     "assets.flag_stale": 3600.0,
     "assets.open_maintenance": 3600.0,
     "kb.review_reminders": 3600.0,
+    "problems.poll_bugs": 900.0,  # bug states whose tracker webhook never came
+    "triage.train": 86400.0,  # a new triage model from the day's tickets
+    "reports.weekly": 3600.0,  # last week's report to supervisors, once per ISO week
 }
 
 app.conf.beat_schedule = {

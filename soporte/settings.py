@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 from soporte.lib.dburl import parse_database_url
 from soporte.lib.env import EnvError, envbool, envint, envlist, envstr
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
     "soporte.flows",
     "soporte.reports",
     "soporte.triage",
+    "soporte.training",
+    "soporte.evaluations",
     "soporte.ops",
     "soporte.web",
 ]
@@ -136,6 +139,29 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = Path(envstr("SOPORTE_MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "media/"  # never served directly: downloads go through permission-checked views
+# Stored files (attachments, reports) live in MEDIA_ROOT, or in an S3-compatible bucket
+# (AWS, MinIO, Ceph...) when SOPORTE_S3_BUCKET is set: needs `pip install soporte[s3]`.
+S3_BUCKET = envstr("SOPORTE_S3_BUCKET", "")
+STORAGES: dict[str, dict[str, Any]] = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": envstr("SOPORTE_S3_ENDPOINT_URL") or None,
+            "region_name": envstr("SOPORTE_S3_REGION") or None,
+            "access_key": envstr("SOPORTE_S3_ACCESS_KEY") or None,
+            "secret_key": envstr("SOPORTE_S3_SECRET_KEY") or None,
+            "location": envstr("SOPORTE_S3_PREFIX", ""),
+            # Private objects, never overwritten; downloads go through our views.
+            "default_acl": None,
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
 # Until `collectstatic` has run (production), whitenoise serves from the app folders.
 WHITENOISE_USE_FINDERS = True
 
@@ -217,6 +243,14 @@ EMAIL_USE_SSL = envbool("SOPORTE_EMAIL_SSL", False)
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise EnvError("SOPORTE_EMAIL_STARTTLS and SOPORTE_EMAIL_SSL exclude each other")
 EMAIL_TIMEOUT = envint("SOPORTE_EMAIL_TIMEOUT", 60, minimum=1)
+
+# Satisfaction surveys: how long the rating link in the resolution mail works (0: no
+# surveys), what counts as a low rating, and what one does (alert, reopen or none).
+SATISFACTION_LINK_DAYS = envint("SOPORTE_SATISFACTION_LINK_DAYS", 14, minimum=0)
+SATISFACTION_LOW_RATING = envint("SOPORTE_SATISFACTION_LOW_RATING", 2, minimum=1)
+SATISFACTION_LOW_RATING_ACTION = envstr("SOPORTE_SATISFACTION_LOW_RATING_ACTION", "alert")
+if SATISFACTION_LOW_RATING_ACTION not in ("alert", "reopen", "none"):
+    raise EnvError("SOPORTE_SATISFACTION_LOW_RATING_ACTION must be alert, reopen or none")
 
 # /metrics answers only a scraper sending this token (Bearer); unset, the page is off.
 METRICS_TOKEN = envstr("SOPORTE_METRICS_TOKEN", "")

@@ -15,6 +15,9 @@ urlpatterns = [
     path("", include("soporte.flows.urls")),
     path("", include("soporte.reports.urls")),
     path("", include("soporte.triage.urls")),
+    path("", include("soporte.training.urls")),
+    path("", include("soporte.evaluations.urls")),
     path("", include("soporte.ops.urls")),
+    path("", include("soporte.search.urls")),
     path("", include("soporte.web.urls")),
 ]

@@ -32,6 +32,24 @@ def _jobs_run_after_commit(settings):
     settings.JOBS_MODE = "eager"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Per-process caches (the system account, SLA policies and rules, mailboxes) must
+    not carry rows of a test whose transaction rolled back into the next one."""
+    from soporte.accounts.services import forget_system_user
+    from soporte.mail.outbound import forget_mailboxes
+    from soporte.sla.services import forget_cached
+
+    def forget() -> None:
+        forget_system_user()
+        forget_mailboxes()
+        forget_cached()
+
+    forget()
+    yield
+    forget()
+
+
 @pytest.fixture
 def committed(django_capture_on_commit_callbacks):
     """``with committed():`` runs what the block schedules on commit (and what that

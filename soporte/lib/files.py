@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 import re
 import unicodedata
+from dataclasses import dataclass
+from typing import IO
 
-from .errors import UnsupportedMedia
+from django.utils.translation import gettext as _
+
+from .errors import TooLarge, UnsupportedMedia
 
 # Programs and scripts that run on a double-click are refused whatever their name says.
 BLOCKED_EXTENSIONS = frozenset(
@@ -108,3 +113,49 @@ def checked_content_type(filename: str, head: bytes) -> str:
     raise ContentMismatch(
         f"{filename}: the content is {actual}, which does not match the file name.", actual
     )
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    name: str  # safe to show and to send back as a download name
+    content_type: str
+    size: int  # counted from the bytes, not the size the caller announced
+    sha256: str
+
+
+def check_upload(upload: IO[bytes], filename: str, size: int, limit: int) -> CheckedUpload:
+    """The rules every stored file follows (attachments, course handouts...): at most
+    `limit` bytes, no programs, content that agrees with the name. Raises TooLarge or
+    UnsupportedMedia with a message for the person; leaves `upload` at its start."""
+    name = safe_filename(filename)
+
+    def too_large() -> TooLarge:
+        return TooLarge(
+            _("%(name)s is larger than the %(mb)s MB limit.")
+            % {"name": name, "mb": limit // 1_048_576}
+        )
+
+    if size > limit:
+        raise too_large()
+    head = upload.read(2048)
+    try:
+        content_type = checked_content_type(name, head)
+    except ProgramRefused:
+        raise UnsupportedMedia(
+            _("%(name)s: programs and scripts cannot be attached.") % {"name": name}
+        ) from None
+    except ContentMismatch as error:
+        raise UnsupportedMedia(
+            _("%(name)s: the content is %(type)s, which does not match the file name.")
+            % {"name": name, "type": error.actual}
+        ) from None
+    upload.seek(0)
+    # The bytes decide, not the size the caller announced (mail parts, API uploads).
+    digest, counted = hashlib.sha256(), 0
+    for chunk in iter(lambda: upload.read(1 << 16), b""):
+        digest.update(chunk)
+        counted += len(chunk)
+        if counted > limit:
+            raise too_large()
+    upload.seek(0)
+    return CheckedUpload(name, content_type, counted, digest.hexdigest())

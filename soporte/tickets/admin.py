@@ -7,7 +7,15 @@ from django.contrib import admin
 from soporte.lib.errors import InvalidInput
 
 from . import workspace
-from .models import CannedResponse, Category, Tag, Ticket, TicketEvent
+from .models import (
+    CannedResponse,
+    Category,
+    SatisfactionRating,
+    Tag,
+    Ticket,
+    TicketEvent,
+    TimeEntry,
+)
 
 
 @admin.register(Category)
@@ -85,3 +93,30 @@ class TicketEventAdmin(ReadOnly):
     list_filter = ["kind"]
     list_select_related = ["ticket", "actor"]
     show_full_result_count = False
+
+
+class _ReadOnly(admin.ModelAdmin):
+    """Written by the time and survey services only; listed here for reading."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TimeEntry)
+class TimeEntryAdmin(_ReadOnly):
+    list_display = ["ticket", "agent", "seconds", "billable", "created_at"]
+    list_filter = ["billable"]
+    list_select_related = ["ticket", "agent"]
+
+
+@admin.register(SatisfactionRating)
+class SatisfactionRatingAdmin(_ReadOnly):
+    list_display = ["ticket", "rating", "agent", "team", "created_at"]
+    list_filter = ["rating"]
+    list_select_related = ["ticket", "agent", "team"]

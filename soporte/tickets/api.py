@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, Sum
 from django.http import HttpRequest
 from ninja import File, Form, Query, Router, Schema
 from ninja import Status as HttpStatus
@@ -13,12 +14,24 @@ from pydantic import Field
 
 from soporte.accounts import policy
 from soporte.accounts.models import Team, Tier, User
-from soporte.lib.errors import InvalidInput, NotFound, PermissionDenied
+from soporte.lib.errors import BadRequest, InvalidInput, NotFound, PermissionDenied
 from soporte.lib.schema import AwareDatetime, Id, Number, text
 
-from . import services, workspace
+from . import satisfaction, services, timelog, workspace
 from .downloads import attachment_response
-from .models import Attachment, Category, Channel, Message, Priority, Status, Ticket, TicketEvent
+from .models import (
+    Attachment,
+    Category,
+    Channel,
+    Message,
+    Priority,
+    RunningTimer,
+    SatisfactionRating,
+    Status,
+    Ticket,
+    TicketEvent,
+    TimeEntry,
+)
 from .queries import SUMMARY_VALUES, TicketFilter, paginate, summaries
 from .schemas import (
     AssignIn,
@@ -464,3 +477,224 @@ def delete_macro(request: HttpRequest, macro_id: Id):
     macro = workspace.get_macro(request.auth, macro_id)
     workspace.delete_macro(macro, acting_user=request.auth)
     return HttpStatus(204, None)
+
+
+# -- time tracking and satisfaction (issue 9) -----------------------------------------
+
+time_router = Router(tags=["time"])
+
+Seconds = Annotated[int, Field(ge=1, le=timelog.MAX_SECONDS)]
+Day = Annotated[date, Field(ge=date(1970, 1, 1), le=date(9999, 1, 1))]
+
+
+class TimeEntryOut(Schema):
+    id: int
+    ticket: int = Field(description="The ticket's number.")
+    agent_id: int
+    agent: str
+    seconds: int
+    duration: str = Field(description='The same time for people, e.g. "1h 30m".')
+    note: str
+    billable: bool
+    started_at: datetime | None = Field(description="When its timer started, if it had one.")
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_ticket(entry: TimeEntry) -> int:
+        return entry.ticket.number
+
+    @staticmethod
+    def resolve_agent(entry: TimeEntry) -> str:
+        return str(entry.agent)
+
+    @staticmethod
+    def resolve_duration(entry: TimeEntry) -> str:
+        return timelog.format_duration(entry.seconds)
+
+
+class TimeEntryIn(Schema):
+    duration: text(40) | None = Field(
+        None, description='As people write it: "25m", "1h 30m", "1:30". Or give seconds.'
+    )
+    seconds: Seconds | None = None
+    note: text(timelog.NOTE_MAX) = ""
+    billable: bool = False
+
+
+class TimeEntryPatch(Schema):
+    duration: text(40) | None = None
+    seconds: Seconds | None = None
+    note: text(timelog.NOTE_MAX) | None = None
+    billable: bool | None = None
+
+
+class TimeTimerIn(Schema):
+    note: text(timelog.NOTE_MAX) = ""
+
+
+class TimeTimerStopIn(Schema):
+    note: text(timelog.NOTE_MAX) | None = Field(None, description="Default: the timer's note.")
+    billable: bool = False
+
+
+class TimeTimerOut(Schema):
+    ticket: int
+    started_at: datetime
+    note: str
+
+    @staticmethod
+    def resolve_ticket(timer: RunningTimer) -> int:
+        return timer.ticket.number
+
+
+class TimeEntryQuery(Schema):
+    agent: Id | None = Field(None, description="A user id.")
+    organization: Id | None = None
+    ticket: Number | None = Field(None, description="A ticket number.")
+    since: Day | None = Field(None, description="Logged on or after this day.")
+    until: Day | None = Field(None, description="Logged on or before this day.")
+    billable: bool | None = None
+    cursor: text(20) | None = None
+    limit: int = Field(100, ge=1, le=500)
+
+
+class TimeEntryPage(Schema):
+    items: list[TimeEntryOut]
+    next_cursor: str | None
+    total_seconds: int = Field(description="The sum over every entry the filters match.")
+
+
+class SatisfactionRatingOut(Schema):
+    ticket: int
+    rating: int
+    comment: str
+    agent_id: int | None
+    team_id: int | None
+    resolved_at: datetime = Field(description="The resolution rated.")
+    low_action: str = Field(description='"alert", "reopen" or empty.')
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_ticket(rating: SatisfactionRating) -> int:
+        return rating.ticket.number
+
+
+def _seconds_of(duration: str | None, seconds: int | None) -> int | None:
+    if duration is not None and seconds is not None:
+        raise InvalidInput("Give duration or seconds, not both.")
+    if duration is not None:
+        return timelog.parse_duration(duration)
+    return seconds
+
+
+def _entry_out(entry_id: int) -> TimeEntry:
+    return TimeEntry.objects.select_related("ticket", "agent").get(pk=entry_id)
+
+
+@router.get("/{number}/time", response=list[TimeEntryOut], summary="Time logged (agents)")
+def list_time(request: HttpRequest, number: Number):
+    ticket = _ticket(request, number)
+    return timelog.ticket_entries(request.auth, ticket).select_related("ticket")
+
+
+@router.post("/{number}/time", response={201: TimeEntryOut}, summary="Log time (agents)")
+def log_time(request: HttpRequest, number: Number, data: TimeEntryIn):
+    ticket = _ticket(request, number)
+    policy.require_work(request.auth, ticket)
+    seconds = _seconds_of(data.duration, data.seconds)
+    if seconds is None:
+        raise InvalidInput("Give the time spent: duration (e.g. 1h 30m) or seconds.")
+    entry = timelog.log_time(
+        ticket, acting_user=request.auth, seconds=seconds, note=data.note, billable=data.billable
+    )
+    return HttpStatus(201, _entry_out(entry.pk))
+
+
+@router.patch(
+    "/{number}/time/{entry_id}", response=TimeEntryOut, summary="Change a time entry (yours)"
+)
+def update_time(request: HttpRequest, number: Number, entry_id: Id, data: TimeEntryPatch):
+    ticket = _ticket(request, number)
+    entry = timelog.get_entry(request.auth, ticket, entry_id)
+    timelog.update_entry(
+        entry,
+        acting_user=request.auth,
+        seconds=_seconds_of(data.duration, data.seconds),
+        note=data.note,
+        billable=data.billable,
+    )
+    return _entry_out(entry.pk)
+
+
+@router.delete(
+    "/{number}/time/{entry_id}", response={204: None}, summary="Delete a time entry (yours)"
+)
+def delete_time(request: HttpRequest, number: Number, entry_id: Id):
+    ticket = _ticket(request, number)
+    entry = timelog.get_entry(request.auth, ticket, entry_id)
+    timelog.delete_entry(entry, acting_user=request.auth)
+    return HttpStatus(204, None)
+
+
+@router.post("/{number}/timer", response={201: TimeTimerOut}, summary="Start your timer")
+def start_timer(request: HttpRequest, number: Number, data: TimeTimerIn):
+    ticket = _ticket(request, number)
+    return HttpStatus(201, timelog.start_timer(ticket, acting_user=request.auth, note=data.note))
+
+
+@router.post(
+    "/{number}/timer/stop", response={201: TimeEntryOut}, summary="Stop your timer, log its time"
+)
+def stop_timer(request: HttpRequest, number: Number, data: TimeTimerStopIn):
+    ticket = _ticket(request, number)
+    entry = timelog.stop_timer(
+        ticket, acting_user=request.auth, note=data.note, billable=data.billable
+    )
+    return HttpStatus(201, _entry_out(entry.pk))
+
+
+@router.delete("/{number}/timer", response={204: None}, summary="Discard your timer")
+def discard_timer(request: HttpRequest, number: Number):
+    ticket = _ticket(request, number)
+    timelog.discard_timer(ticket, acting_user=request.auth)
+    return HttpStatus(204, None)
+
+
+@router.get(
+    "/{number}/rating", response=SatisfactionRatingOut, summary="The requester's latest rating"
+)
+def read_rating(request: HttpRequest, number: Number):
+    return satisfaction.get_rating(request.auth, number)
+
+
+@time_router.get("", response=TimeEntryPage, summary="Time entries, filtered (agents)")
+def list_time_entries(request: HttpRequest, query: Query[TimeEntryQuery]):
+    """Entries on the tickets you may see (supervisors: all), newest first."""
+    entries = timelog.visible_entries(
+        request.auth,
+        timelog.EntryFilter(
+            agent=query.agent,
+            organization=query.organization,
+            ticket=query.ticket,
+            since=query.since,
+            until=query.until,
+            billable=query.billable,
+        ),
+    )
+    total = entries.aggregate(total=Sum("seconds"))["total"] or 0
+    page = entries.order_by("-id")
+    if query.cursor:
+        # A cursor is an entry id this list handed out: ASCII digits that fit a bigint.
+        if not (query.cursor.isascii() and query.cursor.isdigit() and len(query.cursor) <= 15):
+            raise BadRequest("Unknown cursor.")
+        page = page.filter(id__lt=int(query.cursor))
+    items = list(page.select_related("ticket", "agent")[: query.limit + 1])
+    more = len(items) > query.limit
+    items = items[: query.limit]
+    return {
+        "items": items,
+        "next_cursor": str(items[-1].pk) if more else None,
+        "total_seconds": total,
+    }

@@ -474,3 +474,121 @@ class Presence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} on {self.ticket_id}"
+
+
+# -- time tracking and satisfaction surveys (issue 9) -----------------------------------
+
+
+class TimeEntry(models.Model):
+    """Time an agent spent on a ticket: typed in (the composer, the time box, the API)
+    or written by stopping a timer (then `started_at` says when the timer started)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="time_entries")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="time_entries",
+        verbose_name=_("agent"),
+    )
+    seconds = models.PositiveIntegerField(_("seconds"))
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    billable = models.BooleanField(_("billable"), default=False)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    # The reply, note or call it was logged with, if any.
+    message = models.ForeignKey(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("logged"), auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("time entry")
+        verbose_name_plural = _("time entries")
+        indexes = [
+            models.Index(fields=["ticket", "created_at", "id"], name="timeentry_ticket"),
+            models.Index(fields=["agent", "created_at", "id"], name="timeentry_agent"),
+            models.Index(fields=["created_at", "id"], name="timeentry_created"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(seconds__gte=1, seconds__lte=86_400),
+                name="timeentry_seconds_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seconds}s on #{self.ticket_id}"
+
+
+class RunningTimer(models.Model):
+    """A started timer: one per agent per ticket, kept on the server so that it survives
+    page reloads and shows on the ticket and the agent's home until it is stopped."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="timers")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="running_timers"
+    )
+    started_at = models.DateTimeField()
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "agent"], name="timer_one_per_agent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"timer of {self.agent_id} on #{self.ticket_id}"
+
+
+class SatisfactionRating(models.Model):
+    """The requester's rating of one resolution. A reopened and re-resolved ticket gets a
+    new survey (another `resolved_at`); rating again the same resolution updates the row."""
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="ratings", verbose_name=_("ticket")
+    )
+    resolved_at = models.DateTimeField(_("resolution rated"))
+    rating = models.PositiveSmallIntegerField(_("rating"))
+    comment = models.TextField(_("comment"), blank=True)
+    # Who and which team resolved it, as they were at the resolution (for reports).
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="ratings_received",
+        verbose_name=_("agent"),
+    )
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="ratings",
+        verbose_name=_("team"),
+    )
+    # What a low rating did ("alert", "reopen"), once per survey; blank while none.
+    low_action = models.CharField(max_length=12, blank=True)
+    alert_sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("rated"), auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="rating_created"),
+            models.Index(fields=["agent", "created_at"], name="rating_agent"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "resolved_at"], name="rating_one_per_resolution"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rating__gte=1, rating__lte=5), name="rating_1_to_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rating}/5 for #{self.ticket_id}"

@@ -26,6 +26,23 @@ def for_ticket(ticket: Ticket, user: User) -> list[tuple[str, dict[str, Any]]]:
     return [item for item in shown if item is not None]
 
 
+# Boxes on the requester's view of a ticket (e.g. a known error's public workaround):
+# the same shape as the agent's, shown to requesters, so each must show only what a
+# requester may read.
+_portal_panels: list[Panel] = []
+
+
+def register_portal(panel: Panel) -> Panel:
+    if panel not in _portal_panels:
+        _portal_panels.append(panel)
+    return panel
+
+
+def for_portal_ticket(ticket: Ticket, user: User) -> list[tuple[str, dict[str, Any]]]:
+    shown = (panel(ticket, user) for panel in _portal_panels)
+    return [item for item in shown if item is not None]
+
+
 # Templates other areas add inside the portal's new-ticket form (article suggestions, the
 # requester's assets), included in registration order.
 _portal_form_parts: list[str] = []

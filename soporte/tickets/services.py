@@ -9,7 +9,6 @@ silently applied over the other person's change.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -32,18 +31,11 @@ from soporte.lib.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
-    TooLarge,
-    UnsupportedMedia,
 )
-from soporte.lib.files import (
-    ContentMismatch,
-    ProgramRefused,
-    checked_content_type,
-    safe_filename,
-)
+from soporte.lib.files import check_upload
 from soporte.lib.html import html_to_text, sanitize_html
 
-from . import macros
+from . import guards, macros
 from .models import (
     PRIORITY_MATRIX,
     TRANSITIONS,
@@ -607,6 +599,7 @@ def _set_status(change: _Change, status: Status, *, resolution: str) -> list[str
     now = timezone.now()
     fields = ["status"]
     if status == Status.RESOLVED:
+        guards.check_resolvable(ticket)  # other areas' holds, e.g. required checklist steps
         ticket.resolution = _text(resolution, _("A resolution summary"))
         ticket.resolved_at = now
         fields += ["resolution", "resolved_at"]
@@ -887,52 +880,24 @@ def _store_file(
     """Check one file, store it under a random name, record the event (no commit)."""
     ticket, acting_user = change.ticket, change.actor
     assert acting_user is not None
-    limit = settings.MAX_ATTACHMENT_BYTES
-    if size > limit:
-        raise TooLarge(
-            _("%(name)s is larger than the %(mb)s MB limit.")
-            % {"name": safe_filename(filename), "mb": limit // 1_048_576}
-        )
-    name = safe_filename(filename)
-    head = upload.read(2048)
-    try:
-        content_type = checked_content_type(name, head)
-    except ProgramRefused:
-        raise UnsupportedMedia(
-            _("%(name)s: programs and scripts cannot be attached.") % {"name": name}
-        ) from None
-    except ContentMismatch as error:
-        raise UnsupportedMedia(
-            _("%(name)s: the content is %(type)s, which does not match the file name.")
-            % {"name": name, "type": error.actual}
-        ) from None
-    upload.seek(0)
-    # The bytes decide, not the size the caller announced (mail parts, API uploads).
-    digest, size = hashlib.sha256(), 0
-    for chunk in iter(lambda: upload.read(1 << 16), b""):
-        digest.update(chunk)
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(
-                _("%(name)s is larger than the %(mb)s MB limit.")
-                % {"name": name, "mb": limit // 1_048_576}
-            )
-    upload.seek(0)
+    checked = check_upload(upload, filename, size, settings.MAX_ATTACHMENT_BYTES)
     internal = message.internal if message is not None else acting_user.is_agent
     attachment = Attachment(
         ticket=ticket,
         message=message,
         token=secrets.token_hex(16),
-        filename=name,
-        content_type=content_type,
-        size=size,
-        sha256=digest.hexdigest(),
+        filename=checked.name,
+        content_type=checked.content_type,
+        size=checked.size,
+        sha256=checked.sha256,
         internal=internal,
         uploaded_by=acting_user,
     )
     attachment.file.save(attachment.token, File(upload), save=False)
     attachment.save(force_insert=True)
-    change.record(EventKind.ATTACHMENT_ADDED, new=name, attachment=attachment.pk, size=size)
+    change.record(
+        EventKind.ATTACHMENT_ADDED, new=checked.name, attachment=attachment.pk, size=checked.size
+    )
     return attachment
 
 

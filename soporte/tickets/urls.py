@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from .views import desk, files, portal
+from .views import desk, files, portal, rating, time
 
 desk_patterns = [
     path("", desk.home, name="home"),
@@ -25,6 +25,16 @@ desk_patterns = [
     path("tickets/<int:number>/composing/", desk.composing, name="composing"),
     path("tickets/<int:number>/macro/", desk.apply_macro, name="apply_macro"),
     path("tickets/<int:number>/macro/preview/", desk.macro_preview, name="macro_preview"),
+    path("tickets/<int:number>/time/", time.log_time, name="log_time"),
+    path("tickets/<int:number>/time/<int:entry_id>/", time.edit_entry, name="time_entry"),
+    path(
+        "tickets/<int:number>/time/<int:entry_id>/delete/",
+        time.delete_entry,
+        name="time_entry_delete",
+    ),
+    path("tickets/<int:number>/timer/start/", time.timer_start, name="timer_start"),
+    path("tickets/<int:number>/timer/stop/", time.timer_stop, name="timer_stop"),
+    path("tickets/<int:number>/timer/discard/", time.timer_discard, name="timer_discard"),
 ]
 
 portal_patterns = [
@@ -35,10 +45,12 @@ portal_patterns = [
     path("tickets/<int:number>/reply/", portal.reply, name="reply"),
     path("tickets/<int:number>/resolve/", portal.mark_resolved, name="resolve"),
     path("tickets/<int:number>/reopen/", portal.reopen, name="reopen"),
+    path("tickets/<int:number>/rate/", rating.portal_rate, name="rate"),
 ]
 
 urlpatterns = [
     path("desk/", include((desk_patterns, "desk"))),
     path("portal/", include((portal_patterns, "portal"))),
     path("files/<int:number>/<int:attachment_id>/", files.download, name="download"),
+    path("rate/<str:token>/", rating.rate, name="rate"),
 ]

@@ -53,6 +53,22 @@ OFFICE = {
 }
 
 
+FLOW_YAML = """slug: toner
+title: Toner
+nodes:
+  - id: shake
+    start: true
+    solution: Shake the cartridge.
+"""
+
+
+TRIAGE_SETTINGS = {
+    "enabled": True, "auto_apply_threshold": 0.8, "duplicate_hours": 24,
+    "duplicate_similarity": 0.8, "storm_size": 5, "storm_minutes": 30, "storm_similarity": 0.3,
+    "storm_by_category": True, "storm_auto_reply": False,
+}  # fmt: skip
+
+
 PEOPLE = ("nobody", "maria", "marco", "pedro", "alice", "bob", "carol", "ada")
 
 # fmt: off
@@ -198,6 +214,126 @@ EXPECTED = {
     "replace a maintenance plan":       (401,  403,  403,  403,  200,  200,  200,  200),
     "list overdue maintenance":         (401,  403,  403,  403,  200,  200,  200,  200),
     "record maintenance as done":       (401,  403,  403,  403,  200,  200,  200,  200),
+    # Playbooks: agents read checklist templates, supervisors and admins write them. On
+    # the ticket, checklists, sub-tasks and remote sessions are for the agents who may
+    # work it: Maria sees her ticket but is refused (403); the others find nothing (404).
+    "list checklist templates":         (401,  403,  403,  403,  200,  200,  200,  200),
+    "create a checklist template":      (401,  403,  403,  403,  403,  403,  201,  201),
+    "read a checklist template":        (401,  403,  403,  403,  200,  200,  200,  200),
+    "replace a checklist template":     (401,  403,  403,  403,  403,  403,  200,  200),
+    "delete a checklist template":      (401,  403,  403,  403,  403,  403,  204,  204),
+    "list the ticket's checklists":     (401,  403,  404,  404,  200,  404,  200,  200),
+    "attach a checklist":               (401,  403,  404,  404,  201,  404,  201,  201),
+    "check a checklist step":           (401,  403,  404,  404,  200,  404,  200,  200),
+    "list the ticket's sub-tasks":      (401,  403,  404,  404,  200,  404,  200,  200),
+    "add a sub-task":                   (401,  403,  404,  404,  201,  404,  201,  201),
+    "list my sub-tasks":                (401,  403,  403,  403,  200,  200,  200,  200),
+    "change a sub-task":                (401,  403,  404,  404,  200,  404,  200,  200),
+    "mark a sub-task done":             (401,  403,  404,  404,  200,  404,  200,  200),
+    "list the ticket's remote sessions": (401, 403,  404,  404,  200,  404,  200,  200),
+    "record a remote session":          (401,  403,  404,  404,  201,  404,  201,  201),
+    "end a remote session":             (401,  403,  404,  404,  200,  404,  200,  200),
+    # Problems: agents only (requesters 403 before anything is looked up); a ticket Bob
+    # does not see is 404 to him. The webhook takes a tracker's signature, not a person.
+    "list problems":                    (401,  403,  403,  403,  200,  200,  200,  200),
+    "record a problem":                 (401,  403,  403,  403,  201,  201,  201,  201),
+    "read a problem":                   (401,  403,  403,  403,  200,  200,  200,  200),
+    "change a problem":                 (401,  403,  403,  403,  200,  200,  200,  200),
+    "link the ticket to a problem":     (401,  403,  403,  403,  201,  404,  201,  201),
+    "unlink the ticket from a problem": (401,  403,  403,  403,  204,  404,  204,  204),
+    "report a problem to development":  (401,  403,  403,  403,  202,  202,  202,  202),
+    "try a failed bug report again":    (401,  403,  403,  403,  202,  202,  202,  202),
+    "report the ticket to development": (401,  403,  403,  403,  202,  404,  202,  202),
+    "send an unsigned tracker webhook": (401,  401,  401,  401,  401,  401,  401,  401),
+    # Time tracking (tickets): agents who may work the ticket log time and run their own
+    # timer; an entry is changed by its author or a supervisor (Alice may not delete
+    # Carol's). Maria sees her ticket but is refused (403), the others find nothing (404).
+    "list the ticket's time":           (401,  403,  404,  404,  200,  404,  200,  200),
+    "log time":                         (401,  403,  404,  404,  201,  404,  201,  201),
+    "change Alice's time entry":        (401,  403,  404,  404,  200,  404,  200,  200),
+    "delete Carol's time entry":        (401,  403,  404,  404,  403,  404,  204,  204),
+    "start my timer":                   (401,  403,  404,  404,  201,  404,  201,  201),
+    "stop my timer":                    (401,  403,  404,  404,  201,  404,  201,  201),
+    "discard my timer":                 (401,  403,  404,  404,  204,  404,  204,  204),
+    "list time entries":                (401,  403,  403,  403,  200,  200,  200,  200),
+    # Satisfaction: whoever may read the ticket reads its rating.
+    "read the ticket's rating":         (401,  200,  404,  404,  200,  404,  200,  200),
+    # Flows: requesters read and run the public flows (not on tickets); agents every flow,
+    # its YAML and outcomes; supervisors and admins import. A run is answered only by
+    # whoever started it (Alice, on the ticket): others who may see the ticket get 403,
+    # the rest find nothing (404).
+    "list flows":                       (401,  200,  200,  200,  200,  200,  200,  200),
+    "read a public flow":               (401,  200,  200,  200,  200,  200,  200,  200),
+    "read an agents-only flow":         (401,  404,  404,  404,  200,  200,  200,  200),
+    "export a flow as YAML":            (401,  403,  403,  403,  200,  200,  200,  200),
+    "read a flow's outcomes":           (401,  403,  403,  403,  200,  200,  200,  200),
+    "import a flow as YAML":            (401,  403,  403,  403,  403,  403,  201,  201),
+    "run a public flow":                (401,  201,  201,  201,  201,  201,  201,  201),
+    "run a flow on the ticket":         (401,  403,  403,  403,  201,  404,  201,  201),
+    "read Alice's run on the ticket":   (401,  404,  404,  404,  200,  404,  200,  200),
+    "answer Alice's run":               (401,  404,  404,  404,  200,  404,  403,  403),
+    "step back in Alice's run":         (401,  404,  404,  404,  200,  404,  403,  403),
+    "finish Alice's run":               (401,  404,  404,  404,  200,  404,  403,  403),
+    # Reports: the figures are for supervisors and admins; any agent exports the tickets
+    # they may see (tested in tests/reports/).
+    "read the report figures":          (401,  403,  403,  403,  403,  403,  200,  200),
+    "export tickets":                   (401,  403,  403,  403,  200,  200,  200,  200),
+    # Triage: agents who may work the ticket read and decide its suggestions and merge a
+    # flagged duplicate (Maria sees her ticket but is refused, 403; Bob does not see it,
+    # 404). Supervisors read the model and change incidents; admins train and configure.
+    "read the ticket's triage":         (401,  403,  404,  404,  200,  404,  200,  200),
+    "accept a triage suggestion":       (401,  403,  404,  404,  200,  404,  200,  200),
+    "reject a triage suggestion":       (401,  403,  404,  404,  200,  404,  200,  200),
+    "merge a probable duplicate":       (401,  403,  404,  404,  200,  404,  200,  200),
+    "dismiss a probable duplicate":     (401,  403,  404,  404,  200,  404,  200,  200),
+    "read the triage model":            (401,  403,  403,  403,  403,  403,  200,  200),
+    "train the triage model":           (401,  403,  403,  403,  403,  403,  403,  202),
+    "list probable major incidents":    (401,  403,  403,  403,  200,  200,  200,  200),
+    "change a probable major incident": (401,  403,  403,  403,  403,  403,  200,  200),
+    "read the triage settings":         (401,  403,  403,  403,  403,  403,  403,  200),
+    "change the triage settings":       (401,  403,  403,  403,  403,  403,  403,  200),
+    # Evaluations: every agent reads; L2/L3 agents, supervisors and admins run them (Alice,
+    # L1, is refused with 403); requesters never see them (403 before any lookup).
+    "list evaluations":                 (401,  403,  403,  403,  200,  200,  200,  200),
+    "plan an evaluation":               (401,  403,  403,  403,  403,  201,  201,  201),
+    "read the evaluations report":      (401,  403,  403,  403,  200,  200,  200,  200),
+    "export the evaluations report":    (401,  403,  403,  403,  200,  200,  200,  200),
+    "read an evaluation":               (401,  403,  403,  403,  200,  200,  200,  200),
+    "change an evaluation":             (401,  403,  403,  403,  403,  200,  200,  200),
+    "start testing an evaluation":      (401,  403,  403,  403,  403,  200,  200,  200),
+    "add an evaluation step":           (401,  403,  403,  403,  403,  201,  201,  201),
+    "record an evaluation step":        (401,  403,  403,  403,  403,  200,  200,  200),
+    "record a compatibility result":    (401,  403,  403,  403,  403,  200,  200,  200),
+    "remove a compatibility result":    (401,  403,  403,  403,  403,  204,  204,  204),
+    "score an evaluation":              (401,  403,  403,  403,  403,  200,  200,  200),
+    "record an evaluation issue":       (401,  403,  403,  403,  403,  201,  201,  201),
+    "make an evaluation issue a problem": (401, 403,  403,  403,  403,  201,  201,  201),
+    "send feedback to the vendor":      (401,  403,  403,  403,  403,  201,  201,  201),
+    "mail failed vendor feedback again": (401,  403,  403,  403,  403,  200,  200,  200),
+    # Training: agents manage courses and sessions; a requester sees the sessions she is
+    # invited to (Maria) or that are open to her organization, and answers them; the
+    # trainer (Alice) or a supervisor takes attendance; only attendees rate and get a
+    # certificate; supervisors read the coverage report.
+    "list training courses":            (401,  200,  200,  200,  200,  200,  200,  200),
+    "create a training course":         (401,  403,  403,  403,  201,  201,  201,  201),
+    "read a training course":           (401,  200,  404,  404,  200,  200,  200,  200),
+    "change a training course":         (401,  403,  404,  404,  200,  200,  200,  200),
+    "add a training course file":       (401,  403,  404,  404,  201,  201,  201,  201),
+    "download a training course file":  (401,  200,  404,  404,  200,  200,  200,  200),
+    "list training sessions":           (401,  200,  200,  200,  200,  200,  200,  200),
+    "schedule a training session":      (401,  403,  404,  404,  201,  201,  201,  201),
+    "read a training session":          (401,  200,  404,  404,  200,  200,  200,  200),
+    "change a training session":        (401,  403,  404,  404,  200,  200,  200,  200),
+    "cancel a training session":        (401,  403,  404,  404,  200,  200,  200,  200),
+    "list a training session's people": (401,  403,  404,  404,  200,  200,  200,  200),
+    "invite to a training session":     (401,  403,  404,  404,  201,  201,  201,  201),
+    "answer a training invitation":     (401,  200,  404,  404,  200,  200,  200,  200),
+    "download my training invitation":  (401,  200,  404,  404,  404,  404,  404,  404),
+    "take training attendance":         (401,  403,  404,  404,  200,  403,  200,  200),
+    "rate a training session":          (401,  200,  404,  404,  404,  404,  404,  404),
+    "download a training certificate":  (401,  200,  404,  404,  404,  404,  404,  404),
+    "recommend a course on the ticket": (401,  403,  404,  404,  201,  404,  201,  201),
+    "read the training coverage":       (401,  403,  403,  403,  403,  403,  200,  200),
 }
 # fmt: on
 
@@ -445,6 +581,260 @@ REQUESTS = {
         {"results": {"Clean": True}},
         "assets maintenance",
     ),
+    # Playbooks
+    "list checklist templates": Call("GET", "/playbooks/templates"),
+    "create a checklist template": Call(
+        "POST", "/playbooks/templates", {"name": "Swap", "steps": [{"title": "Unpack"}]}
+    ),
+    "read a checklist template": Call(
+        "GET", "/playbooks/templates/{template_id}", setup="playbooks"
+    ),
+    "replace a checklist template": Call(
+        "PUT",
+        "/playbooks/templates/{template_id}",
+        {"name": "Swap", "steps": [{"title": "Unpack"}]},
+        "playbooks",
+    ),
+    "delete a checklist template": Call(
+        "DELETE", "/playbooks/templates/{template_id}", setup="playbooks"
+    ),
+    "list the ticket's checklists": Call(
+        "GET", "/playbooks/tickets/{number}/checklists", setup="playbooks"
+    ),
+    "attach a checklist": Call(
+        "POST",
+        "/playbooks/tickets/{number}/checklists",
+        {"template_id": "{recovery_id}"},
+        "playbooks",
+    ),
+    "check a checklist step": Call(
+        "POST", "/playbooks/tickets/{number}/steps/{step_id}", {"done": True}, "playbooks"
+    ),
+    "list the ticket's sub-tasks": Call(
+        "GET", "/playbooks/tickets/{number}/subtasks", setup="playbooks"
+    ),
+    "add a sub-task": Call(
+        "POST", "/playbooks/tickets/{number}/subtasks", {"title": "Order toner"}, "playbooks"
+    ),
+    "list my sub-tasks": Call("GET", "/playbooks/subtasks/mine"),
+    "change a sub-task": Call(
+        "PATCH", "/playbooks/subtasks/{task_id}", {"title": "Order 2"}, "playbooks"
+    ),
+    "mark a sub-task done": Call(
+        "POST", "/playbooks/subtasks/{task_id}/done", {"done": True}, "playbooks"
+    ),
+    "list the ticket's remote sessions": Call(
+        "GET", "/playbooks/tickets/{number}/remote-sessions", setup="playbooks"
+    ),
+    "record a remote session": Call(
+        "POST",
+        "/playbooks/tickets/{number}/remote-sessions",
+        {"tool": "anydesk", "consent_by": "Maria", "consent_method": "verbal"},
+        "playbooks",
+    ),
+    "end a remote session": Call(
+        "POST", "/playbooks/remote-sessions/{session_id}/end", {"summary": "ok"}, "playbooks"
+    ),
+    # Problems
+    "list problems": Call("GET", "/problems"),
+    "record a problem": Call("POST", "/problems", {"title": "Jams"}),
+    "read a problem": Call("GET", "/problems/{problem_id}", setup="problems"),
+    "change a problem": Call("PATCH", "/problems/{problem_id}", {"title": "Jams"}, "problems"),
+    "link the ticket to a problem": Call(
+        "POST", "/problems/{problem_id}/tickets", {"number": "{number}"}, "problems"
+    ),
+    "unlink the ticket from a problem": Call(
+        "DELETE", "/problems/{problem_id}/tickets/{number}", setup="problems linked"
+    ),
+    "report a problem to development": Call(
+        "POST", "/problems/{problem_id}/report", {}, "problems"
+    ),
+    "try a failed bug report again": Call(
+        "POST", "/problems/reports/{report_id}/retry", setup="problems failed report"
+    ),
+    "report the ticket to development": Call(
+        "POST", "/problems/tickets/{number}/report", {}, "problems"
+    ),
+    "send an unsigned tracker webhook": Call(
+        "POST", "/problems/webhooks/{tracker_id}", {"key": "1"}, "problems"
+    ),
+    "list the ticket's time": Call("GET", "/tickets/{number}/time", setup="time entries"),
+    "log time": Call("POST", "/tickets/{number}/time", {"duration": "25m", "note": "Toner"}),
+    "change Alice's time entry": Call(
+        "PATCH", "/tickets/{number}/time/{entry_id}", {"duration": "1h"}, "time Alice's entry"
+    ),
+    "delete Carol's time entry": Call(
+        "DELETE", "/tickets/{number}/time/{entry_id}", setup="time Carol's entry"
+    ),
+    "start my timer": Call("POST", "/tickets/{number}/timer", {}),
+    "stop my timer": Call("POST", "/tickets/{number}/timer/stop", {}, "time timer"),
+    "discard my timer": Call("DELETE", "/tickets/{number}/timer", setup="time timer"),
+    "list time entries": Call("GET", "/time"),
+    "read the ticket's rating": Call("GET", "/tickets/{number}/rating", setup="time rated"),
+    # Flows
+    "list flows": Call("GET", "/flows"),
+    "read a public flow": Call("GET", "/flows/{slug}", setup="flows"),
+    "read an agents-only flow": Call("GET", "/flows/{slug}", setup="flows agents-only"),
+    "export a flow as YAML": Call("GET", "/flows/{slug}/export", setup="flows"),
+    "read a flow's outcomes": Call("GET", "/flows/{slug}/stats", setup="flows"),
+    "import a flow as YAML": Call("POST", "/flows/import", {"yaml": FLOW_YAML}),
+    "run a public flow": Call("POST", "/flows/{slug}/runs", {}, "flows"),
+    "run a flow on the ticket": Call("POST", "/flows/{slug}/runs", {"ticket": "{number}"}, "flows"),
+    "read Alice's run on the ticket": Call("GET", "/flows/runs/{run_id}", setup="flows"),
+    "answer Alice's run": Call("POST", "/flows/runs/{run_id}/answer", {"answer": 0}, "flows"),
+    "step back in Alice's run": Call("POST", "/flows/runs/{run_id}/back", setup="flows answered"),
+    "finish Alice's run": Call(
+        "POST", "/flows/runs/{run_id}/finish", {"outcome": "abandoned"}, "flows"
+    ),
+    # Reports
+    "read the report figures": Call("GET", "/reports/metrics"),
+    "export tickets": Call("GET", "/reports/export"),
+    # Triage
+    "read the ticket's triage": Call("GET", "/triage/tickets/{number}"),
+    "accept a triage suggestion": Call(
+        "POST", "/triage/tickets/{number}/suggestions/{field}/accept", {}, "triage suggestion"
+    ),
+    "reject a triage suggestion": Call(
+        "POST", "/triage/tickets/{number}/suggestions/{field}/reject", {}, "triage suggestion"
+    ),
+    "merge a probable duplicate": Call(
+        "POST", "/triage/tickets/{number}/duplicate/merge", {}, "triage duplicate"
+    ),
+    "dismiss a probable duplicate": Call(
+        "POST", "/triage/tickets/{number}/duplicate/dismiss", {}, "triage duplicate"
+    ),
+    "read the triage model": Call("GET", "/triage/model"),
+    "train the triage model": Call("POST", "/triage/model/train"),
+    "list probable major incidents": Call("GET", "/triage/incidents"),
+    "change a probable major incident": Call(
+        "PATCH", "/triage/incidents/{incident_id}", {"status": "closed"}, "triage incident"
+    ),
+    "read the triage settings": Call("GET", "/triage/settings"),
+    "change the triage settings": Call("PUT", "/triage/settings", TRIAGE_SETTINGS),
+    # Evaluations
+    "list evaluations": Call("GET", "/evaluations"),
+    "plan an evaluation": Call(
+        "POST", "/evaluations", {"title": "Dock", "kind": "hardware", "model": "D4"}
+    ),
+    "read the evaluations report": Call("GET", "/evaluations/report"),
+    "export the evaluations report": Call("GET", "/evaluations/report.csv"),
+    "read an evaluation": Call("GET", "/evaluations/{evaluation_id}", setup="evaluations"),
+    "change an evaluation": Call(
+        "PATCH", "/evaluations/{evaluation_id}", {"vendor": "Dockly"}, "evaluations"
+    ),
+    "start testing an evaluation": Call(
+        "POST", "/evaluations/{evaluation_id}/status", {"status": "testing"}, "evaluations"
+    ),
+    "add an evaluation step": Call(
+        "POST", "/evaluations/{evaluation_id}/steps", {"text": "Wakes up"}, "evaluations"
+    ),
+    "record an evaluation step": Call(
+        "PUT",
+        "/evaluations/{evaluation_id}/steps/{step_id}",
+        {"result": "pass"},
+        "evaluations testing",
+    ),
+    "record a compatibility result": Call(
+        "PUT",
+        "/evaluations/{evaluation_id}/compatibility",
+        {"system_kind": "asset_type", "system_id": "{asset_type_id}", "result": "issues"},
+        "evaluations testing",
+    ),
+    "remove a compatibility result": Call(
+        "DELETE",
+        "/evaluations/{evaluation_id}/compatibility/{result_id}",
+        setup="evaluations testing",
+    ),
+    "score an evaluation": Call(
+        "PUT", "/evaluations/{evaluation_id}/score", {"score": 4}, "evaluations testing"
+    ),
+    "record an evaluation issue": Call(
+        "POST", "/evaluations/{evaluation_id}/findings", {"title": "Hangs"}, "evaluations testing"
+    ),
+    "make an evaluation issue a problem": Call(
+        "POST",
+        "/evaluations/{evaluation_id}/findings/{finding_id}/problem",
+        {},
+        "evaluations testing",
+    ),
+    "send feedback to the vendor": Call(
+        "POST",
+        "/evaluations/{evaluation_id}/feedback",
+        {"method": "by_hand", "body": "Told them."},
+        "evaluations testing",
+    ),
+    "mail failed vendor feedback again": Call(
+        "POST",
+        "/evaluations/{evaluation_id}/feedback/{feedback_id}/retry",
+        setup="evaluations testing",
+    ),
+    # Training
+    "list training courses": Call("GET", "/training/courses"),
+    "create a training course": Call("POST", "/training/courses", {"title": "VPN"}),
+    "read a training course": Call("GET", "/training/courses/{course_id}", setup="training"),
+    "change a training course": Call(
+        "PATCH", "/training/courses/{course_id}", {"title": "VPN 2"}, "training"
+    ),
+    "add a training course file": Call(
+        "POST", "/training/courses/{course_id}/files", setup="training", upload=True
+    ),
+    "download a training course file": Call(
+        "GET", "/training/courses/{course_id}/files/{file_id}", setup="training"
+    ),
+    "list training sessions": Call("GET", "/training/sessions"),
+    "schedule a training session": Call(
+        "POST",
+        "/training/courses/{course_id}/sessions",
+        {
+            "starts_at": "2031-01-06T09:00:00Z",
+            "duration_minutes": 60,
+            "capacity": 5,
+            "trainer_id": "{alice}",
+            "place": "Room 1",
+        },
+        "training",
+    ),
+    "read a training session": Call("GET", "/training/sessions/{session_id}", setup="training"),
+    "change a training session": Call(
+        "PATCH", "/training/sessions/{session_id}", {"place": "Room 9"}, "training"
+    ),
+    "cancel a training session": Call(
+        "POST", "/training/sessions/{session_id}/cancel", setup="training"
+    ),
+    "list a training session's people": Call(
+        "GET", "/training/sessions/{session_id}/attendees", setup="training"
+    ),
+    "invite to a training session": Call(
+        "POST",
+        "/training/sessions/{session_id}/invitations",
+        {"user_ids": ["{user_id}"]},
+        "training",
+    ),
+    "answer a training invitation": Call(
+        "POST", "/training/sessions/{session_id}/response", {"accept": True}, "training"
+    ),
+    "download my training invitation": Call(
+        "GET", "/training/sessions/{session_id}/invite.ics", setup="training"
+    ),
+    "take training attendance": Call(
+        "POST",
+        "/training/sessions/{session_id}/attendance",
+        {"present": [{"user_id": "{maria_id}", "attended": True}]},
+        "training past",
+    ),
+    "rate a training session": Call(
+        "POST", "/training/sessions/{session_id}/feedback", {"rating": 5}, "training past"
+    ),
+    "download a training certificate": Call(
+        "GET", "/training/sessions/{session_id}/certificate", setup="training past"
+    ),
+    "recommend a course on the ticket": Call(
+        "POST",
+        "/training/tickets/{number}/recommendations",
+        {"course_id": "{course_id}"},
+        "training",
+    ),
+    "read the training coverage": Call("GET", "/training/report"),
 }
 
 
@@ -539,6 +929,20 @@ def _prepare(call: Call, world: World, person: User | None) -> dict[str, int]:
         values.update(_assets_setup(call.setup, world))
     elif call.setup.startswith("kb "):
         values.update(_kb_setup(call.setup, world))
+    elif call.setup.startswith("problems"):
+        values.update(_problems_setup(call.setup, world))
+    elif call.setup == "playbooks":
+        values.update(_playbooks_setup(world))
+    elif call.setup.startswith("time"):
+        values.update(_time_setup(call.setup, world, person))
+    elif call.setup.startswith("flows"):
+        values.update(_flows_setup(call.setup, world))
+    elif call.setup.startswith("triage"):
+        values.update(_triage_setup(call.setup, world))
+    elif call.setup.startswith("evaluations"):
+        values.update(_evaluations_setup(call.setup, world))
+    elif call.setup.startswith("training"):
+        values.update(_training_setup(call.setup, world))
     return values
 
 
@@ -642,6 +1046,189 @@ def _kb_setup(setup: str, world: World) -> dict[str, int]:
     else:
         raise AssertionError(f"no setup {setup!r}")
     return {**values, "article_id": found.pk}
+
+
+def _playbooks_setup(world: World) -> dict[str, int]:
+    """The shipped templates; the malware checklist on the ticket; a sub-task and a
+    remote session on it, all made by Carol through the playbooks services."""
+    from soporte.playbooks import services as playbooks
+    from soporte.playbooks.defaults import ensure_default_templates
+    from soporte.playbooks.models import ChecklistTemplate
+
+    carol = world.people["carol"]
+    ensure_default_templates()
+    templates = {t.key: t for t in ChecklistTemplate.objects.all()}
+    checklist = playbooks.attach_checklist(
+        world.ticket, templates["malware-removal"], acting_user=carol
+    )
+    task = playbooks.create_subtask(world.ticket, acting_user=carol, title="Order toner")
+    session = playbooks.start_remote_session(
+        world.ticket, acting_user=carol, tool="rdp", consent_by="Maria", consent_method="verbal"
+    )
+    return {
+        "template_id": templates["malware-removal"].pk,
+        "recovery_id": templates["data-recovery"].pk,
+        "step_id": checklist.steps.first().pk,
+        "task_id": task.pk,
+        "session_id": session.pk,
+    }
+
+
+def _problems_setup(setup: str, world: World) -> dict[str, int]:
+    """A problem recorded by Carol and a tracker (its requests never leave: jobs run only
+    on commit, which these tests do not reach); linked to the ticket, or with a failed
+    report, when asked."""
+    from soporte.problems import services as problems
+    from soporte.problems.models import BugReport, Tracker
+
+    carol = world.people["carol"]
+    tracker = Tracker.objects.create(
+        name="Dev", kind="github", base_url="http://127.0.0.1:9", project="acme/app",
+        token_env="SOPORTE_TEST_NO_SUCH_TOKEN", secret_env="SOPORTE_TEST_NO_SUCH_SECRET",
+    )  # fmt: skip
+    problem = problems.create_problem(acting_user=carol, title="Blank pages")
+    values = {"problem_id": problem.pk, "tracker_id": tracker.pk}
+    if setup == "problems linked":
+        problems.link_ticket(problem, world.ticket, acting_user=carol)
+    elif setup == "problems failed report":
+        values["report_id"] = BugReport.objects.create(
+            problem=problem, tracker=tracker, status="failed", attempts=1, last_error="503"
+        ).pk
+    return values
+
+
+def _time_setup(setup: str, world: World, person: User | None) -> dict[str, int]:
+    """Time entries by Alice and Carol, the caller's running timer (when they may have
+    one), or a resolved ticket Maria rated, through the services."""
+    from soporte.accounts import policy
+    from soporte.tickets import satisfaction, timelog
+
+    alice, carol, ticket = world.people["alice"], world.people["carol"], world.ticket
+    if setup in ("time entries", "time Alice's entry", "time Carol's entry"):
+        entries = {
+            "time Alice's entry": timelog.log_time(ticket, acting_user=alice, seconds=600),
+            "time Carol's entry": timelog.log_time(ticket, acting_user=carol, seconds=300),
+        }
+        return {"entry_id": entries[setup].pk} if setup in entries else {}
+    if setup == "time timer":
+        if person is not None and person.is_agent and policy.can_view(person, ticket):
+            timelog.start_timer(ticket, acting_user=person)
+        return {}
+    if setup == "time rated":
+        services.resolve(ticket, acting_user=carol, resolution="New toner.")
+        survey = satisfaction.read_token(satisfaction.make_token(ticket))
+        satisfaction.rate(survey, rating=4, comment="Fast")
+        return {}
+    raise AssertionError(f"no setup {setup!r}")
+
+
+def _flows_setup(setup: str, world: World) -> dict:
+    """A public flow (the shipped printer example) and an agents-only one, imported by
+    Carol; Alice's run of the public one on the ticket (answered once when asked)."""
+    from soporte.flows import services as flows
+    from soporte.flows.demo import EXAMPLES
+
+    alice, carol = world.people["alice"], world.people["carol"]
+    public, _ = flows.import_flow(
+        (EXAMPLES / "printer-not-printing.yaml").read_bytes(), acting_user=carol
+    )
+    internal, _ = flows.import_flow(
+        FLOW_YAML.replace("slug: toner", "slug: toner-internal"), acting_user=carol
+    )
+    run = flows.start_run(public, acting_user=alice, ticket=world.ticket)
+    if setup == "flows answered":
+        flows.answer(run, acting_user=alice, choice=0)
+    slug = internal.slug if setup == "flows agents-only" else public.slug
+    return {"slug": slug, "run_id": run.pk}
+
+
+def _triage_setup(setup: str, world: World) -> dict[str, int]:
+    """Triage states (rows as the triage job writes them): a team suggestion offered on
+    the ticket, the ticket flagged as a duplicate of the other, an open incident."""
+    from django.utils import timezone
+
+    from soporte.triage.models import DuplicateFlag, Incident, Suggestion
+
+    ticket = world.ticket
+    if setup == "triage suggestion":
+        Suggestion.objects.create(
+            ticket=ticket, field="team", value=str(ticket.team_id), label="Service Desk L1",
+            confidence=0.5, model_version=1,
+        )  # fmt: skip
+        return {"field": "team"}
+    if setup == "triage duplicate":
+        DuplicateFlag.objects.create(ticket=ticket, original=world.other, similarity=0.9)
+        return {}
+    if setup == "triage incident":
+        now = timezone.now()
+        incident = Incident.objects.create(
+            title="Mail down", reason="text", first_ticket_at=now, last_ticket_at=now
+        )
+        return {"incident_id": incident.pk}
+    raise AssertionError(f"no setup {setup!r}")
+
+
+def _evaluations_setup(setup: str, world: World) -> dict[str, int]:
+    """Carol's evaluation of a laptop dock, planned; "testing": in testing with a
+    compatibility result, an issue found and a feedback whose mail failed."""
+    from soporte.assets.defaults import ensure_default_types
+    from soporte.assets.models import AssetType
+    from soporte.evaluations import services as evaluations
+    from soporte.evaluations.models import Feedback, FeedbackMethod, FeedbackStatus
+
+    carol = world.people["carol"]
+    ensure_default_types()
+    laptop = AssetType.objects.get(name="Laptop")
+    evaluation = evaluations.create_evaluation(
+        acting_user=carol, title="Dock", kind="hardware", asset_type=laptop, steps=["Charges"]
+    )
+    values = {"evaluation_id": evaluation.pk, "asset_type_id": laptop.pk}
+    if setup == "evaluations testing":
+        evaluations.start_testing(evaluation, acting_user=carol)
+        result = evaluations.record_compatibility(
+            evaluation, acting_user=carol, system_kind="asset_type", system_id=laptop.pk,
+            result="compatible",
+        )  # fmt: skip
+        finding = evaluations.add_finding(evaluation, acting_user=carol, title="Hangs")
+        feedback = Feedback.objects.create(
+            evaluation=evaluation, method=FeedbackMethod.MAIL, to="v@example.org",
+            subject="Dock", body="Hangs", status=FeedbackStatus.FAILED, recorded_by=carol,
+        )  # fmt: skip
+        values.update(
+            step_id=evaluation.steps.get().pk, result_id=result.pk, finding_id=finding.pk,
+            feedback_id=feedback.pk,
+        )  # fmt: skip
+    return values
+
+
+def _training_setup(setup: str, world: World) -> dict[str, int]:
+    """A course Carol made with a handout, and a session Alice trains next week with
+    Maria invited; or, for "training past", one that took place, Maria present."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from soporte.training import services as training
+    from soporte.training.models import Session
+
+    alice, carol, maria = world.people["alice"], world.people["carol"], world.people["maria"]
+    course = training.create_course(acting_user=carol, title="VPN basics")
+    handout = training.add_course_file(
+        course, acting_user=carol, upload=SimpleUploadedFile("vpn.txt", b"VPN"),
+        filename="vpn.txt", size=3,
+    )  # fmt: skip
+    session = training.schedule_session(
+        course, acting_user=carol, starts_at=timezone.now() + timedelta(days=7),
+        duration_minutes=60, capacity=5, trainer=alice, place="Room 1",
+    )  # fmt: skip
+    training.invite(session, acting_user=carol, users=[maria])
+    if setup == "training past":
+        training.respond(session, acting_user=maria, accept=True)
+        Session.objects.filter(pk=session.pk).update(starts_at=timezone.now() - timedelta(hours=3))
+        session.refresh_from_db()
+        training.take_attendance(session, acting_user=alice, present={maria.pk: True})
+    return {"course_id": course.pk, "file_id": handout.pk, "session_id": session.pk,
+            "maria_id": maria.pk}  # fmt: skip
 
 
 def _send(client, call: Call, values: dict[str, int]):

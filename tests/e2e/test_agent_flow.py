@@ -64,6 +64,9 @@ def test_a_stale_reply_shows_the_conflict_and_keeps_the_text(
     page = new_page()
     sign_in(page, alice)
     page.goto(f"/desk/tickets/{ticket.number}/")
+    # The page's boxes load after it (htmx); the test's SQLite is in memory, where a write
+    # beside a running request fails instead of waiting.
+    page.wait_for_load_state("networkidle")
 
     # Meanwhile Carol changes the ticket.
     from soporte.tickets import services

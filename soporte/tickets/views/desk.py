@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -23,7 +24,7 @@ from soporte.accounts import policy
 from soporte.accounts.models import User
 from soporte.lib.errors import Conflict, InvalidInput, NotFound, ServiceError
 
-from .. import macros, panels, services, workspace
+from .. import macros, panels, services, timelog, workspace
 from ..forms import (
     AgentNewTicketForm,
     AssignForm,
@@ -249,20 +250,31 @@ def compose(request: HttpRequest, number: int) -> HttpResponse:
         "expected_version": data["version"],
         "files": data["files"],
     }
+    # Optional time spent ("25m", "1h 30m", "1:30"), logged with the message or not at all.
+    spent = request.POST.get("time_spent", "").strip()
     try:
-        if data["kind"] == MessageKind.REPLY:
-            services.reply(ticket, body=data["body"], status=data["status"] or None, **common)
-        elif data["kind"] == MessageKind.NOTE:
-            services.add_note(ticket, body=data["body"], **common)
-        else:
-            minutes = data.get("duration_minutes")
-            services.log_call(
-                ticket,
-                body=data["body"],
-                direction=data.get("direction") or "inbound",
-                duration_seconds=minutes * 60 if minutes is not None else None,
-                **common,
-            )
+        seconds = timelog.parse_duration(spent) if spent else None
+        with transaction.atomic():
+            if data["kind"] == MessageKind.REPLY:
+                message = services.reply(
+                    ticket, body=data["body"], status=data["status"] or None, **common
+                )
+            elif data["kind"] == MessageKind.NOTE:
+                message = services.add_note(ticket, body=data["body"], **common)
+            else:
+                minutes = data.get("duration_minutes")
+                message = services.log_call(
+                    ticket,
+                    body=data["body"],
+                    direction=data.get("direction") or "inbound",
+                    duration_seconds=minutes * 60 if minutes is not None else None,
+                    **common,
+                )
+            if seconds:
+                timelog.log_time(
+                    ticket, acting_user=request.user, seconds=seconds, message=message,
+                    billable=bool(request.POST.get("time_billable")),
+                )  # fmt: skip
     except ServiceError as error:
         messages.error(request, error.message)
         status = 409 if isinstance(error, Conflict) else error.status
@@ -288,6 +300,8 @@ def _action(request: HttpRequest, number: int, form_class, call) -> HttpResponse
     except ServiceError as error:
         messages.error(request, error.message)
         context = _ticket_context(request, get_ticket(request.user, number))
+        # What the agent typed (a resolution summary, a reason) stays in its box.
+        context["kept"] = {**request.POST.dict(), "action": request.resolver_match.url_name}
         return render(request, "tickets/desk/ticket.html", context, status=error.status)
     if not policy.can_view(request.user, ticket):
         # E.g. escalated to a team this agent is not in: say where it went.

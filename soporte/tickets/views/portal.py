@@ -106,6 +106,7 @@ def _context(request, ticket, form=None) -> dict:
         "ticket": ticket,
         "entries": timeline(request.user, ticket),
         "form": form or PortalReplyForm(),
+        "panels": panels.for_portal_ticket(ticket, request.user),
     }
 
 
