@@ -120,8 +120,10 @@ def write_backup(path: Path, *, progress: Progress | None = None) -> Summary:
         work_dir = Path(work)
         partial = work_dir / "archive.tar"
         with tarfile.open(partial, "w") as tar:
+            nested = connection.in_atomic_block  # a caller's transaction: its snapshot
             with transaction.atomic():
-                _snapshot()
+                if not nested:
+                    _snapshot()
                 manifest["migrations"] = applied_migrations()
                 for model in archive.backed_up_models():
                     data = work_dir / "table.jsonl"
