@@ -34,14 +34,12 @@ import argparse
 import json
 import random
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+import databases
 from run import log, percentile, reset_postgres, setup_django
 
 HERE = Path(__file__).resolve().parent
@@ -371,14 +369,6 @@ def summary(results: list[dict]) -> None:
             print(f"{r['database']:<11}{label:<50}{target:>10}{measured:>12,.1f}  {verdict}")
 
 
-def postgres_answers() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 5432), 2).close()
-        return True
-    except OSError:
-        return False
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -394,31 +384,23 @@ def main() -> None:
         result = run_one(args.database, args.assets, args.machines, args.packages, args.requests)
         Path(args.result_file).write_text(json.dumps(result))
         return
-    databases = [args.database] if args.database in ("sqlite", "postgres") else ["sqlite"]
-    if args.database not in ("sqlite", "postgres"):
-        if postgres_answers():
-            databases.append("postgres")
-        else:
-            print("PostgreSQL is not answering on 127.0.0.1:5432: SQLite only.")
-    results = []
-    for database in databases:
-        out = Path(tempfile.mkdtemp(prefix="soporte-bench-assets-")) / "result.json"
-        command = [
-            sys.executable, __file__, "--database", database, "--assets", str(args.assets),
-            "--machines", str(args.machines), "--packages", str(args.packages),
-            "--requests", str(args.requests), "--result-file", str(out),
-        ]  # fmt: skip
-        code = subprocess.run(command, check=False).returncode
-        if code or not out.exists():
-            results.append({"database": database, "error": f"exited with status {code}"})
-        else:
-            results.append(json.loads(out.read_text()))
+    results = databases.measure(
+        __file__,
+        "assets",
+        args.database,
+        [
+            "--assets",
+            str(args.assets),
+            "--machines",
+            str(args.machines),
+            "--packages",
+            str(args.packages),
+            "--requests",
+            str(args.requests),
+        ],  # fmt: skip
+    )
     summary(results)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / f"assets-{stamp}.json").write_text(json.dumps(results, indent=2))
-    if any("error" in r for r in results):
-        sys.exit(1)
+    databases.save("assets", results, results)
 
 
 if __name__ == "__main__":

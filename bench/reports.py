@@ -32,15 +32,14 @@ import json
 import math
 import random
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import databases
 from run import log, percentile, reset_postgres, setup_django
 
 HERE = Path(__file__).resolve().parent
@@ -439,14 +438,6 @@ def summary(results: list[dict], peer: dict | None) -> None:
         )
 
 
-def postgres_answers() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 5432), 2).close()
-        return True
-    except OSError:
-        return False
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -463,36 +454,18 @@ def main() -> None:
         Path(args.result_file).write_text(json.dumps(result))
         return
 
-    databases = [args.database] if args.database in ("sqlite", "postgres") else ["sqlite"]
-    if args.database not in ("sqlite", "postgres"):
-        if postgres_answers():
-            databases.append("postgres")
-        else:
-            print("PostgreSQL is not answering on 127.0.0.1:5432: SQLite only.")
-    results = []
-    for database in databases:
-        out = Path(tempfile.mkdtemp(prefix="soporte-bench-reports-")) / "result.json"
-        command = [
-            sys.executable, __file__, "--database", database, "--tickets", str(args.tickets),
-            "--requests", str(args.requests), "--result-file", str(out),
-        ]  # fmt: skip
-        code = subprocess.run(command, check=False).returncode
-        if code or not out.exists():
-            results.append({"database": database, "error": f"exited with status {code}"})
-        else:
-            results.append(json.loads(out.read_text()))
+    results = databases.measure(
+        __file__,
+        "reports",
+        args.database,
+        ["--tickets", str(args.tickets), "--requests", str(args.requests)],
+    )
     peer = None
     if not args.no_peer:
         log(f"peer: django-helpdesk 2.6.1 with {args.peer_tickets:,} tickets")
         peer = run_peer(args.peer_tickets, args.requests)
     summary(results, peer)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / f"reports-{stamp}.json").write_text(
-        json.dumps({"ours": results, "peer": peer}, indent=2)
-    )
-    if any("error" in r for r in results):
-        sys.exit(1)
+    databases.save("reports", {"ours": results, "peer": peer}, results)
 
 
 if __name__ == "__main__":

@@ -22,10 +22,7 @@ import argparse
 import json
 import random
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import date, datetime, timedelta
@@ -35,6 +32,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+import databases
 from run import log, percentile, reset_postgres, setup_django
 
 HERE = Path(__file__).resolve().parent
@@ -597,14 +595,6 @@ def summary(results: list[dict]) -> None:
     print("peer: none; django-helpdesk has no SLA business-hours engine to compare with.")
 
 
-def postgres_answers() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 5432), 2).close()
-        return True
-    except OSError:
-        return False
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -621,30 +611,11 @@ def main() -> None:
         Path(args.result_file).write_text(json.dumps(result))
         return
 
-    databases = [args.database] if args.database in ("sqlite", "postgres") else ["sqlite"]
-    if args.database != "sqlite" and args.database != "postgres":
-        if postgres_answers():
-            databases.append("postgres")
-        else:
-            print("PostgreSQL is not answering on 127.0.0.1:5432: SQLite only.")
-    results = []
-    for database in databases:
-        out = Path(tempfile.mkdtemp(prefix="soporte-bench-sla-")) / "result.json"
-        command = [
-            sys.executable, __file__, "--database", database, "--tickets", str(args.tickets),
-            "--open", str(args.open), "--result-file", str(out),
-        ]  # fmt: skip
-        code = subprocess.run(command, check=False).returncode
-        if code or not out.exists():
-            results.append({"database": database, "error": f"exited with status {code}"})
-        else:
-            results.append(json.loads(out.read_text()))
+    results = databases.measure(
+        __file__, "sla", args.database, ["--tickets", str(args.tickets), "--open", str(args.open)]
+    )
     summary(results)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / f"sla-{stamp}.json").write_text(json.dumps(results, indent=2))
-    if any("error" in r for r in results):
-        sys.exit(1)
+    databases.save("sla", results, results)
 
 
 if __name__ == "__main__":

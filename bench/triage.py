@@ -28,14 +28,12 @@ import argparse
 import json
 import random
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
+import databases
 from run import log, percentile, reset_postgres, setup_django
 
 HERE = Path(__file__).resolve().parent
@@ -249,14 +247,6 @@ def summary(results: list[dict]) -> None:
         print(f"{r['database']:<11}held out: {metrics}")
 
 
-def postgres_answers() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 5432), 2).close()
-        return True
-    except OSError:
-        return False
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -270,30 +260,14 @@ def main() -> None:
         result = run_one(args.database, args.tickets, args.lookups)
         Path(args.result_file).write_text(json.dumps(result))
         return
-    databases = [args.database] if args.database in ("sqlite", "postgres") else ["sqlite"]
-    if args.database not in ("sqlite", "postgres"):
-        if postgres_answers():
-            databases.append("postgres")
-        else:
-            print("PostgreSQL is not answering on 127.0.0.1:5432: SQLite only.")
-    results = []
-    for database in databases:
-        out = Path(tempfile.mkdtemp(prefix="soporte-bench-triage-")) / "result.json"
-        command = [
-            sys.executable, __file__, "--database", database, "--tickets", str(args.tickets),
-            "--lookups", str(args.lookups), "--result-file", str(out),
-        ]  # fmt: skip
-        code = subprocess.run(command, check=False).returncode
-        if code or not out.exists():
-            results.append({"database": database, "error": f"exited with status {code}"})
-        else:
-            results.append(json.loads(out.read_text()))
+    results = databases.measure(
+        __file__,
+        "triage",
+        args.database,
+        ["--tickets", str(args.tickets), "--lookups", str(args.lookups)],
+    )
     summary(results)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / f"triage-{stamp}.json").write_text(json.dumps(results, indent=2))
-    if any("error" in r for r in results):
-        sys.exit(1)
+    databases.save("triage", results, results)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
-from time import monotonic
 from typing import Any
 
 from django.conf import settings
@@ -39,6 +38,7 @@ from django.utils.translation import gettext as _
 
 from soporte.accounts.models import User, users_with_email
 from soporte.lib.html import sanitize_html, text_to_html
+from soporte.lib.ttlcache import TtlCache
 from soporte.tickets.models import EventKind, Message, MessageKind, Status, Ticket, TicketEvent
 
 from .models import (
@@ -97,25 +97,18 @@ def failed_mail(ticket: Ticket) -> QuerySet[OutboundMail]:
 # keeps (address, team id, active) of each, by name, up to MAILBOX_CACHE_SECONDS; a save
 # or delete in this process forgets them (receivers.py).
 MAILBOX_CACHE_SECONDS = 1.0
-_mailboxes: tuple[float, list[tuple[str, int | None, bool]]] | None = None
+_mailboxes = TtlCache(MAILBOX_CACHE_SECONDS)
 
 
 def _mailbox_rows() -> list[tuple[str, int | None, bool]]:
-    global _mailboxes
-    now = monotonic()
-    cached = _mailboxes
-    if cached is None or cached[0] <= now:
-        rows: list[tuple[str, int | None, bool]] = list(
-            Mailbox.objects.order_by("name").values_list("address", "team_id", "active")
-        )
-        cached = (now + MAILBOX_CACHE_SECONDS, rows)
-        _mailboxes = cached
-    return cached[1]
+    return _mailboxes.get(
+        "rows",
+        lambda: list(Mailbox.objects.order_by("name").values_list("address", "team_id", "active")),
+    )
 
 
 def forget_mailboxes() -> None:
-    global _mailboxes
-    _mailboxes = None
+    _mailboxes.clear()
 
 
 def own_addresses() -> set[str]:

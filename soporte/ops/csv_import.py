@@ -34,18 +34,14 @@ from soporte.accounts.models import Organization, Role, Team, Tier, User, users_
 from soporte.tickets.models import (
     Category,
     Channel,
-    EventKind,
-    Message,
-    MessageKind,
     Priority,
     Status,
     Tag,
     Ticket,
-    TicketEvent,
 )
 from soporte.tickets.numbering import next_ticket_number
 
-from .helpdesk_import import _insert
+from . import history
 from .models import ImportedRecord
 
 MAX_ROWS = 100_000
@@ -354,12 +350,10 @@ def _save_ticket(plan: dict, imported_tag: Tag) -> Ticket:
     requester = _person(plan["requester_email"])
     if requester is None:
         first, _, last = plan["requester_name"].partition(" ")
-        from .helpdesk_import import _organization_for
-
         requester = accounts.create_user(
             acting_user=None, username=plan["requester_email"][:150], email=plan["requester_email"],
             first_name=first[:150], last_name=last[:150],
-            organization=_organization_for(plan["requester_email"]),
+            organization=history.organization_for(plan["requester_email"]),
         )  # fmt: skip
     created = plan["created_at"] or timezone.now()
     done = plan["status"] in (Status.RESOLVED, Status.CLOSED)
@@ -372,23 +366,14 @@ def _save_ticket(plan: dict, imported_tag: Tag) -> Ticket:
         updated_at=resolved or created, resolved_at=resolved if done else None,
         closed_at=resolved if plan["status"] == Status.CLOSED else None,
     )  # fmt: skip
-    _insert(Ticket, ticket)
+    history.open_imported(
+        ticket,
+        body=plan["body"] or plan["subject"],
+        created=created,
+        data={"imported_from": "csv", "summary": "imported from a CSV file"},
+    )
     tags = [imported_tag] + [Tag.objects.get_or_create(name=name)[0] for name in plan["tags"]]
     ticket.tags.add(*tags)
-    _insert(
-        Message,
-        Message(
-            ticket=ticket, kind=MessageKind.REPLY, author=requester, channel=plan["channel"],
-            body_text=plan["body"] or plan["subject"], created_at=created,
-        ),
-    )  # fmt: skip
-    _insert(
-        TicketEvent,
-        TicketEvent(
-            ticket=ticket, actor=None, kind=EventKind.CREATED, created_at=created,
-            data={"imported_from": "csv", "summary": "imported from a CSV file"},
-        ),
-    )  # fmt: skip
     transaction.on_commit(lambda: _index(ticket.pk))
     return ticket
 

@@ -32,17 +32,16 @@ from soporte.accounts.models import Role, Team, Tier, User, users_with_email
 from soporte.tickets.models import (
     Attachment,
     Channel,
-    EventKind,
     Message,
     MessageKind,
     Priority,
     Status,
     Tag,
     Ticket,
-    TicketEvent,
 )
 from soporte.tickets.numbering import next_ticket_number
 
+from . import history
 from .models import ImportedRecord
 from .sources import Source, SourceError
 
@@ -85,16 +84,6 @@ def _when(value: Any) -> datetime | None:
     if moment is not None and timezone.is_naive(moment):
         moment = moment.replace(tzinfo=UTC)  # Django keeps UTC in SQLite
     return moment
-
-
-def _insert(model, obj) -> int:
-    """Insert keeping auto_now times as given (a raw insert, like loaddata)."""
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    rows = model._base_manager._insert(
-        [obj], fields=fields, returning_fields=[model._meta.pk], raw=True
-    )
-    obj.pk = rows[0][0]
-    return obj.pk
 
 
 class HelpdeskImport:
@@ -144,7 +133,7 @@ class HelpdeskImport:
             Role.ADMIN if row["is_superuser"] else Role.AGENT if row["is_staff"] else Role.REQUESTER
         )
         email = row["email"] or ""
-        organization = _organization_for(email) if role == Role.REQUESTER else None
+        organization = history.organization_for(email) if role == Role.REQUESTER else None
         user = accounts.create_user(
             acting_user=None,
             username=row["username"],
@@ -178,7 +167,10 @@ class HelpdeskImport:
                 else f"{base[:140]}-{secrets.token_hex(3)}"
             )
             user = accounts.create_user(
-                acting_user=None, username=username, email=key, organization=_organization_for(key)
+                acting_user=None,
+                username=username,
+                email=key,
+                organization=history.organization_for(key),
             )
             self.summary.created["requesters (from addresses)"] += 1
         self.requesters[key] = user
@@ -251,27 +243,18 @@ class HelpdeskImport:
             resolved_at=modified if status in (Status.RESOLVED, Status.CLOSED) else None,
             closed_at=modified if status == Status.CLOSED else None,
         )
-        _insert(Ticket, ticket)
+        history.open_imported(
+            ticket,
+            body=row["description"] or "",
+            created=created,
+            data={
+                "imported_from": SOURCE, "source_id": row["id"],
+                "summary": f"imported from {SOURCE} #{row['id']}",
+            },
+        )  # fmt: skip
         ticket.tags.add(self.tag)
         if row["status"] == DUPLICATE:
             ticket.tags.add(Tag.objects.get_or_create(name="duplicate")[0])
-        _insert(
-            Message,
-            Message(
-                ticket=ticket, kind=MessageKind.REPLY, author=requester, channel=Channel.EMAIL,
-                body_text=row["description"] or "", created_at=created,
-            ),
-        )  # fmt: skip
-        _insert(
-            TicketEvent,
-            TicketEvent(
-                ticket=ticket, actor=None, kind=EventKind.CREATED, created_at=created,
-                data={
-                    "imported_from": SOURCE, "source_id": row["id"],
-                    "summary": f"imported from {SOURCE} #{row['id']}",
-                },
-            ),
-        )  # fmt: skip
         return ticket
 
     def _followups(self, row: dict, ticket: Ticket) -> None:
@@ -295,7 +278,7 @@ class HelpdeskImport:
                 body_text=text,
                 created_at=when,
             )
-            _insert(Message, message)
+            history.insert_one(Message, message)
             self.summary.created["follow-ups"] += 1
             if public and author.is_agent and first_agent_reply is None:
                 first_agent_reply = when
@@ -405,13 +388,6 @@ class HelpdeskImport:
         self.import_kb()
         _index_imported(self.name)
         return self.summary
-
-
-def _organization_for(address: str):
-    from soporte.mail.services import domain_owner
-
-    owner = domain_owner(address) if "@" in address else None
-    return owner.organization if owner else None
 
 
 def _index_imported(name: str) -> None:

@@ -25,7 +25,7 @@ from django.core.management import call_command
 from django.core.management.color import no_style
 from django.db import connection, transaction
 
-from . import archive
+from . import archive, history
 from .backup import applied_migrations
 
 Progress = Callable[[str], None]
@@ -104,15 +104,6 @@ def _rows(stream: IO[bytes], digest) -> Iterator[dict]:
         yield json.loads(line)
 
 
-def _insert(model, rows: list) -> None:
-    """Insert rows as they are: raw, like loaddata, so auto_now fields keep the backup's
-    times and no save() rule or signal runs; in batches the database accepts."""
-    fields = archive.columns(model)
-    size = max(1, min(BATCH, connection.ops.bulk_batch_size(fields, rows)))
-    for start in range(0, len(rows), size):
-        model._base_manager._insert(rows[start : start + size], fields=fields, raw=True)
-
-
 def _load_table(model, stream: IO[bytes], expected: dict) -> int:
     fields = {field.attname: field for field in archive.columns(model)}
     pk = model._meta.pk
@@ -129,10 +120,10 @@ def _load_table(model, stream: IO[bytes], expected: dict) -> int:
         batch.append(model(**values))
         count += 1
         if len(batch) >= BATCH:
-            _insert(model, batch)
+            history.insert_rows(model, batch)
             batch = []
     if batch:
-        _insert(model, batch)
+        history.insert_rows(model, batch)
     label = archive.label(model)
     if count != expected["rows"] or digest.hexdigest() != expected["sha256"]:
         raise RestoreError(f"{label}: the rows do not match the manifest (damaged archive?)")

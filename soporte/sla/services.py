@@ -7,7 +7,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +19,7 @@ from soporte.accounts import policy
 from soporte.accounts.models import Tier, User
 from soporte.accounts.services import system_user
 from soporte.lib.errors import Conflict, InvalidInput
+from soporte.lib.ttlcache import TtlCache
 from soporte.tickets import services as tickets
 from soporte.tickets.models import ACTIVE_STATUSES, EventKind, Status, Ticket, TicketEvent
 
@@ -60,18 +60,13 @@ MOVING_KINDS = frozenset(
 # process keeps them up to CACHE_SECONDS. A save or delete in this process forgets them at
 # once and again at its commit (receivers.py); another process sees it within that time.
 CACHE_SECONDS = 1.0
-_cache: dict[str, tuple[float, list[Any]]] = {}
+_cache = TtlCache(CACHE_SECONDS)
 
 
 def cached(name: str, load: Callable[[], list[Any]]) -> list[Any]:
     """load() run at most once per CACHE_SECONDS in this process; a new list each call
     (the rows in it are shared: read them, never change them)."""
-    now = monotonic()
-    hit = _cache.get(name)
-    if hit is None or hit[0] <= now:
-        hit = (now + CACHE_SECONDS, load())
-        _cache[name] = hit
-    return list(hit[1])
+    return list(_cache.get(name, load))
 
 
 def forget_cached() -> None:
