@@ -34,6 +34,9 @@ def test_an_agent_logs_time_and_the_requester_rates_from_the_resolved_mail(
     page.get_by_role("button", name="Send").click()
     expect(page.locator(".time-total")).to_contain_text("Total 1h 30m")
     page.get_by_role("button", name="Start timer").click()
+    # Let the start land before reloading (a reload during its navigation has no page).
+    expect(page.get_by_role("button", name="Stop and log")).to_be_visible()
+    page.wait_for_load_state("networkidle")
     page.reload()
     expect(page.locator(".timer.running")).to_contain_text("Your timer is running")
     page.get_by_role("button", name="Stop and log").click()
