@@ -28,6 +28,7 @@ from soporte.lib.files import checked_content_type
 from soporte.tickets import services as tickets
 from soporte.tickets.models import Channel, Message, Status, Ticket
 
+from . import hooks
 from .models import KnownMessageId, OutboundMail, OutboundStatus, RawMessage, RawStatus
 from .outbound import opening_ticket, recording_now
 
@@ -118,6 +119,8 @@ def _process(raw: RawMessage) -> tuple[Ticket | None, int | None]:
     from .parse import parse
 
     mail = parse(bytes(raw.raw))
+    if hooks.claimed(mail):
+        return None, None
     if mail.is_bounce:
         ticket, note = _bounce(mail, accounts.system_user())
         return ticket, note.pk if note else None
