@@ -125,6 +125,13 @@ class RecommendForm(forms.Form):
         self.fields["session"].queryset = Session.objects.filter(
             status="scheduled", starts_at__gt=timezone.now()
         ).select_related("course")
+        self.fields["session"].label_from_instance = _session_label
+
+
+def _session_label(session: Session) -> str:
+    """The course and its start in the viewer's zone (activated by the middleware)."""
+    start = timezone.localtime(session.starts_at)
+    return f"{session.course} ({start:%Y-%m-%d %H:%M} {timezone.get_current_timezone_name()})"
 
 
 class ReportForm(forms.Form):

@@ -2,11 +2,16 @@
 sends them: METHOD:REQUEST to invite or update, METHOD:CANCEL when the session is
 cancelled. One UID per session and attendee, so calendar programs update one event;
 SEQUENCE is the session's, raised by every change. The start is given in the
-attendee's time zone (with its VTIMEZONE), or in UTC when they have none."""
+attendee's time zone (with its VTIMEZONE), or in UTC when they have none.
+
+The ORGANIZER is the support address Soporte sends from and reads, not the trainer's
+own: calendar programs mail their METHOD:REPLY to the organizer, and only a reply that
+reaches us can change a place (inbound.py). The trainer is named in CN and SENT-BY."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from email.utils import parseaddr
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
@@ -31,6 +36,11 @@ def attendee_zone(name: str) -> ZoneInfo | None:
 def local_start(attendee: Attendee) -> datetime:
     zone = attendee_zone(attendee.user.time_zone)
     return attendee.session.starts_at.astimezone(zone or ZoneInfo("UTC"))
+
+
+def organizer_address() -> str:
+    """The address invitations come from and calendar replies go back to."""
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
 
 
 def _address(email: str, name: str, **params: str) -> vCalAddress:
@@ -70,8 +80,8 @@ def build(attendee: Attendee, method: str, *, url: str = "") -> bytes:
         event.add("location", location)
     if session.online_url:
         event.add("url", session.online_url)
-    organizer_email = trainer.email or settings.DEFAULT_FROM_EMAIL
-    event.add("organizer", _address(organizer_email, str(trainer)))
+    sent_by = {"SENT-BY": f"mailto:{trainer.email}"} if trainer.email else {}
+    event.add("organizer", _address(organizer_address(), str(trainer), **sent_by))
     cancelled = method == "CANCEL"
     partstat = PARTSTAT[AttendeeStatus(attendee.status)]
     event.add(
@@ -92,22 +102,26 @@ def build(attendee: Attendee, method: str, *, url: str = "") -> bytes:
     return calendar.to_ical()
 
 
-def parse_reply(data: bytes) -> tuple[str, str, str] | None:
-    """(UID, attendee address, PARTSTAT) from an iMIP METHOD:REPLY, or None when the
-    bytes are not one (parsing only: nothing here trusts the sender)."""
+def parse_reply(data: bytes) -> tuple[str, dict[str, str]] | None:
+    """(UID, {attendee address: PARTSTAT}) from an iMIP METHOD:REPLY, or None when the
+    bytes are not one (parsing only: nothing here trusts the sender). Addresses are
+    lower-cased; a reply normally names one attendee, but some programs list more."""
     try:
         calendar = Calendar.from_ical(data)
-    except ValueError:
+    except Exception:  # noqa: BLE001 - any mail's attachment: unreadable is "not a reply"
         return None
     if str(calendar.get("method", "")).upper() != "REPLY":
         return None
     for event in calendar.walk("VEVENT"):
-        attendee = event.get("attendee")
-        if isinstance(attendee, list):
-            attendee = attendee[0] if attendee else None
-        if attendee is None or "uid" not in event:
+        found = event.get("attendee")
+        if found is None or "uid" not in event:
             return None
-        address = str(attendee).removeprefix("mailto:").removeprefix("MAILTO:")
-        partstat = str(attendee.params.get("PARTSTAT", "")).upper()
-        return str(event["uid"]), address.strip().lower(), partstat
+        answers = {}
+        for attendee in found if isinstance(found, list) else [found]:
+            address = str(attendee).strip()
+            if address.lower().startswith("mailto:"):
+                address = address[len("mailto:") :]
+            partstat = str(getattr(attendee, "params", {}).get("PARTSTAT", "")).upper()
+            answers[address.strip().lower()] = partstat
+        return str(event["uid"]), answers
     return None

@@ -26,6 +26,8 @@ def build(attendee: Attendee, kind: str) -> EmailMultiAlternatives:
         + reverse("training:respond", args=[services.respond_token(attendee, answer)])
         for answer in ("accept", "decline")
     }
+    # The attendee's own zone, named as used (UTC when theirs is unknown).
+    when = ics.local_start(attendee)
     with translation.override(user.language or settings.LANGUAGE_CODE):
         subjects = {
             "request": _("Invitation: %(title)s"),
@@ -37,8 +39,7 @@ def build(attendee: Attendee, kind: str) -> EmailMultiAlternatives:
         context = {
             "attendee": attendee, "session": session, "course": session.course,
             "kind": kind, "links": links, "portal": portal,
-            "when": ics.local_start(attendee).strftime("%Y-%m-%d %H:%M"),
-            "time_zone": user.time_zone or "UTC",
+            "when": when.strftime("%Y-%m-%d %H:%M"), "time_zone": str(when.tzinfo),
         }  # fmt: skip
         body = render_to_string("training/invitation_email.txt", context)
     calendar = ics.build(attendee, method, url=portal)

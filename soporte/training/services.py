@@ -9,6 +9,7 @@ overfill it.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -385,32 +386,42 @@ def respond_by_token(token: str) -> Attendee:
     return _answer(attendee, accept)
 
 
+# Attendee.uid; ASCII digits of a size an id can have (a mail's UID is anyone's text).
+_UID = re.compile(r"training-session-([0-9]{1,18})-user-([0-9]{1,18})(?:@.*)?", re.ASCII)
+
+
+def _place_of_uid(uid: str) -> tuple[int, int] | None:
+    """(session id, user id) of one of our UIDs, else None."""
+    found = _UID.fullmatch(uid.strip())
+    return (int(found[1]), int(found[2])) if found else None
+
+
 @transaction.atomic
 def apply_imip_reply(data: bytes, sender: str) -> Attendee | None:
-    """An iMIP METHOD:REPLY mailed back by a calendar program: the answer counts when
-    its UID is a place of ours and the attendee it names is the sender. None otherwise."""
+    """An iMIP METHOD:REPLY mailed back by a calendar program. Returns the place when
+    the UID is one of ours and the sender is its attendee, else None (the mail is then
+    not a calendar answer of ours).
+
+    ACCEPTED and DECLINED count as on the portal (a decline frees the place for the
+    waiting list); TENTATIVE or NEEDS-ACTION change nothing. A closed session (started
+    or cancelled) raises Conflict, as on the portal."""
     from .ics import parse_reply
 
     parsed = parse_reply(data)
-    if parsed is None:
+    place = _place_of_uid(parsed[0]) if parsed else None
+    if parsed is None or place is None:
         return None
-    uid, address, partstat = parsed
-    prefix, _sep, rest = uid.partition("training-session-")
-    if prefix or "-user-" not in rest:
-        return None
-    session_id, _sep, user_part = rest.partition("-user-")
-    user_id = user_part.split("@", 1)[0]
-    if not (session_id.isdigit() and user_id.isdigit()):
-        return None
+    sender = sender.strip().lower()
+    partstat = parsed[1].get(sender) if sender else None
     attendee = (
         Attendee.objects.select_related("user")
-        .filter(session_id=int(session_id), user_id=int(user_id))
+        .filter(session_id=place[0], user_id=place[1])
         .first()
     )
-    if attendee is None or attendee.user.email.lower() != address:
+    if partstat is None or attendee is None or attendee.user.email.lower() != sender:
         return None
-    if address != sender.strip().lower() or partstat not in ("ACCEPTED", "DECLINED"):
-        return None
+    if partstat not in ("ACCEPTED", "DECLINED"):
+        return attendee
     return _answer(attendee, partstat == "ACCEPTED")
 
 

@@ -31,10 +31,12 @@ def _only_event(calendar: Calendar):
 
 
 def test_an_invitation_mail_carries_a_valid_request_in_the_attendees_zone(
-    session, maria, carol, alice, committed
+    session, maria, carol, alice, committed, settings
 ):
-    """METHOD:REQUEST, a VEVENT with UID, SEQUENCE, ORGANIZER (the trainer), the
-    attendee needing to answer, and DTSTART in her zone with its VTIMEZONE."""
+    """METHOD:REQUEST, a VEVENT with UID, SEQUENCE, ORGANIZER (the support address,
+    sent by the trainer), the attendee needing to answer, and DTSTART in her zone with
+    its VTIMEZONE."""
+    settings.DEFAULT_FROM_EMAIL = "Soporte <support@localhost>"
     maria.time_zone = "Europe/Madrid"
     maria.save(update_fields=["time_zone"])
     start = datetime(2031, 3, 10, 9, 30, tzinfo=UTC)
@@ -52,7 +54,8 @@ def test_an_invitation_mail_carries_a_valid_request_in_the_attendees_zone(
         attendee = Attendee.objects.get(session=session, user=maria)
         assert str(event["uid"]) == attendee.uid
         assert int(event["sequence"]) == session.sequence == 1
-        assert str(event["organizer"]) == f"mailto:{alice.email}"
+        assert str(event["organizer"]) == "mailto:support@localhost"
+        assert event["organizer"].params["SENT-BY"] == f"mailto:{alice.email}"
         who = event["attendee"]
         assert str(who) == f"mailto:{maria.email}"
         assert who.params["PARTSTAT"] == "NEEDS-ACTION"
@@ -63,7 +66,7 @@ def test_an_invitation_mail_carries_a_valid_request_in_the_attendees_zone(
         assert event["dtend"].dt - event["dtstart"].dt == timedelta(minutes=90)
         [zone] = calendar.walk("VTIMEZONE")
         assert str(zone["tzid"]) == "Europe/Madrid"
-    assert "10:30" in message.body  # her local time, not the server's
+    assert "10:30 (Europe/Madrid)" in message.body  # her local time, not the server's
     assert "/portal/training/respond/" in message.body
 
 
@@ -159,3 +162,40 @@ def test_local_start_is_in_the_attendees_zone(session, maria, carol):
     local = ics.local_start(attendee)
     assert local.tzinfo == ZoneInfo("America/Argentina/Buenos_Aires")
     assert local == session.starts_at
+
+
+def test_the_invitation_body_gives_the_start_in_buenos_aires_for_her(
+    make_session, maria, marco, carol, committed
+):
+    """Each attendee reads the start in their own zone, named; an unknown zone is UTC
+    and says so."""
+    maria.time_zone = "America/Argentina/Buenos_Aires"
+    maria.save(update_fields=["time_zone"])
+    marco.time_zone = "Nowhere/Atlantis"
+    marco.save(update_fields=["time_zone"])
+    session = make_session(starts_at=datetime(2031, 3, 10, 12, 0, tzinfo=UTC))
+    with committed():
+        services.invite(session, acting_user=carol, users=[maria, marco])
+    bodies = {m.to[0]: m.body for m in mail.outbox}
+    assert "2031-03-10 09:00 (America/Argentina/Buenos_Aires)" in bodies[maria.email]
+    assert "2031-03-10 12:00 (UTC)" in bodies[marco.email]
+    assert "Nowhere" not in bodies[marco.email]
+
+
+def test_an_imip_reply_with_a_uid_not_of_ours_is_not_applied(session, maria, carol):
+    [attendee] = services.invite(session, acting_user=carol, users=[maria])
+    attendee = Attendee.objects.select_related("session__course", "user").get(pk=attendee.pk)
+    reply = (
+        ics.build(attendee, "REQUEST")
+        .replace(b"METHOD:REQUEST", b"METHOD:REPLY")
+        .replace(b"PARTSTAT=NEEDS-ACTION", b"PARTSTAT=DECLINED")
+    )
+    uid = attendee.uid.encode()
+    for other in (
+        uid.replace(b"training-", b"x-training-"),
+        uid.replace(f"-{session.pk}-".encode(), "-²-".encode()),
+        uid.replace(f"-{session.pk}-".encode(), b"-" + b"9" * 40 + b"-"),
+    ):
+        assert services.apply_imip_reply(reply.replace(uid, other), maria.email) is None
+    assert Attendee.objects.get(pk=attendee.pk).status == "invited"
+    assert services.apply_imip_reply(reply, maria.email).status == "declined"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core import mail
@@ -130,3 +130,52 @@ def test_the_recommend_box_follows_the_tickets_visibility(alice, bob, maria, mak
 def test_the_coverage_report_page_is_for_supervisors(alice, carol):
     assert _client(carol).get("/desk/training/report/").status_code == 200
     assert _client(alice).get("/desk/training/report/").status_code == 403
+
+
+def _in_zone(user, zone: str):
+    user.time_zone = zone
+    user.save(update_fields=["time_zone"])
+    return user
+
+
+def test_the_portal_shows_the_start_in_the_requesters_own_zone(make_session, carol, maria):
+    """12:00 UTC on 10 March 2031 is 09:00 in Buenos Aires, and the page says where."""
+    session = make_session(starts_at=datetime(2031, 3, 10, 12, 0, tzinfo=UTC))
+    services.invite(session, acting_user=carol, users=[maria])
+    client = _client(_in_zone(maria, "America/Argentina/Buenos_Aires"))
+    for url in ("/portal/training/", f"/portal/training/sessions/{session.pk}/"):
+        page = client.get(url).content.decode()
+        assert "2031-03-10 09:00" in page, url
+        assert "America/Argentina/Buenos_Aires" in page, url
+        assert "2031-03-10 12:00" not in page, url
+    detail = client.get(f"/portal/training/sessions/{session.pk}/").content.decode()
+    assert '<span id="local-start">2031-03-10 09:00</span>' in detail
+
+
+def test_the_desk_shows_the_start_in_the_agents_own_zone(make_session, alice, course, ticket):
+    """Alice in Madrid reads 13:00 (CET) on every desk page, and types starts there."""
+    session = make_session(starts_at=datetime(2031, 3, 10, 12, 0, tzinfo=UTC))
+    client = _client(_in_zone(alice, "Europe/Madrid"))
+    pages = {
+        "session": f"/desk/training/sessions/{session.pk}/",
+        "course": f"/desk/training/courses/{course.pk}/",
+        "recommend box": f"/desk/training/tickets/{ticket.number}/",
+    }
+    for name, url in pages.items():
+        page = client.get(url).content.decode()
+        assert "2031-03-10 13:00" in page, name
+        assert "Europe/Madrid" in page, name
+        assert "12:00 UTC" not in page and "(UTC)" not in page, name
+    form = client.get(f"/desk/training/courses/{course.pk}/").content.decode()
+    assert 'name="time_zone" value="Europe/Madrid"' in form
+
+
+def test_two_people_see_the_same_start_each_in_their_zone(make_session, carol, alice, maria):
+    session = make_session(starts_at=datetime(2031, 7, 1, 15, 0, tzinfo=UTC))
+    services.invite(session, acting_user=carol, users=[maria])
+    madrid = _client(_in_zone(alice, "Europe/Madrid"))
+    buenos_aires = _client(_in_zone(maria, "America/Argentina/Buenos_Aires"))
+    desk = madrid.get(f"/desk/training/sessions/{session.pk}/").content.decode()
+    portal = buenos_aires.get(f"/portal/training/sessions/{session.pk}/").content.decode()
+    assert "2031-07-01 17:00</time> (Europe/Madrid)" in desk  # summer time, UTC+2
+    assert "2031-07-01 12:00</span> (America/Argentina/Buenos_Aires)" in portal

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -62,7 +63,9 @@ def courses(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def course(request: HttpRequest, course_id: int) -> HttpResponse:
     found = _course(request, course_id)
-    form = SessionForm(request.POST or None)
+    # The start is typed in the agent's own zone unless they name another.
+    zone = {"time_zone": timezone.get_current_timezone_name()}
+    form = SessionForm(request.POST or None, initial=zone)
 
     def save(data):
         data.pop("time_zone", None)
@@ -72,7 +75,7 @@ def course(request: HttpRequest, course_id: int) -> HttpResponse:
     if saved:
         return redirect("trainingdesk:course", found.pk)
     context = {
-        "course": found, "form": form if not saved else SessionForm(),
+        "course": found, "form": form if not saved else SessionForm(initial=zone),
         "file_form": CourseFileForm(),
         "sessions": found.sessions.select_related("trainer"),
         "files": found.files.all(),

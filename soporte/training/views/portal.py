@@ -28,21 +28,14 @@ def _session(request: HttpRequest, session_id: int) -> Session:
         raise Http404 from None
 
 
-def _local(user, when):
-    zone = ics.attendee_zone(user.time_zone)
-    return when.astimezone(zone) if zone else when
-
-
 @signed_in
 @require_GET
 def my_sessions(request: HttpRequest) -> HttpResponse:
     user = request.user
     sessions = policy.visible_sessions(user).select_related("course", "trainer")
     mine = dict(user.training_sessions.values_list("session_id", "status"))
-    rows = [
-        {"session": s, "local": _local(user, s.starts_at), "status": mine.get(s.pk)}
-        for s in sessions.order_by("-starts_at")[:200]
-    ]
+    # Times show in the person's zone: UserPreferencesMiddleware activates it.
+    rows = [{"session": s, "status": mine.get(s.pk)} for s in sessions.order_by("-starts_at")[:200]]
     return render(request, "training/portal/sessions.html", {"rows": rows})
 
 
@@ -59,7 +52,6 @@ def _page(request, found: Session, status: int, feedback_form=None) -> HttpRespo
     context = {
         "session": found,
         "course": found.course,
-        "local": _local(user, found.starts_at),
         "attendee": attendee,
         "articles": found.course.articles.filter(
             pk__in=kb_policy.visible_articles(user).values("pk")
