@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import DailyRollup, TicketContribution, WeeklyReport
+from .models import DailyRollup, DayFacet, DaySeries, TicketContribution, WeeklyReport
 
 
 @admin.register(WeeklyReport)
@@ -32,3 +32,17 @@ class DailyRollupAdmin(ReadOnly):
 @admin.register(TicketContribution)
 class TicketContributionAdmin(ReadOnly):
     list_display = ("ticket_id", "updated_at")
+
+
+@admin.register(DaySeries)
+class DaySeriesAdmin(ReadOnly):
+    list_display = ("day", "fdim", "fval", "created", "resolved")
+    list_filter = ("fdim",)
+    date_hierarchy = "day"
+
+
+@admin.register(DayFacet)
+class DayFacetAdmin(ReadOnly):
+    list_display = ("day", "fdim", "fval", "gdim", "gval", "created", "resolved")
+    list_filter = ("fdim", "gdim")
+    date_hierarchy = "day"

@@ -1,5 +1,5 @@
 """Daily rollups the dashboard reads instead of the tickets, what each ticket last added
-to them, and the weekly reports sent.
+to them, their coarse projections (DaySeries, DayFacet), and the weekly reports sent.
 
 A ticket's contribution (soporte/reports/rollups.py) is a set of counters keyed by day and
 dimensions. When the ticket changes, its previous contribution (TicketContribution) is
@@ -37,6 +37,24 @@ HISTOGRAMS = ("fr", "res")
 HISTOGRAM_COLUMNS = tuple(f"{name}_h{i}" for name in HISTOGRAMS for i in range(BUCKETS))
 DIMENSIONS = ("team_id", "organization_id", "category_id", "channel", "tier", "agent_id")
 VALUE_COLUMNS = COUNTERS + HISTOGRAM_COLUMNS
+# The dashboard's filters, and the dimensions its charts group by.
+FILTERS = ("team_id", "organization_id", "category_id", "tier")
+GROUPS = ("channel", "tier", "team_id", "category_id", "agent_id", "organization_id")
+# The counters the charts sum per group (a facet keeps only these).
+FACET_COLUMNS = (
+    "created",
+    "resolved",
+    "fr_count",
+    "fr_seconds",
+    "res_seconds",
+    "entered",
+    "escalated",
+    "time_seconds",
+    "billable_seconds",
+    "csat_count",
+    "csat_sum",
+    "csat_good",
+)
 
 
 class DailyRollup(models.Model):
@@ -79,6 +97,9 @@ class TicketContribution(models.Model):
     ticket_id = models.PositiveIntegerField(primary_key=True)
     # [[day ISO, team, organization, category, channel, tier, agent, {column: value}], ...]
     rows = models.JSONField(default=list)
+    # The ticket's reportable fields when `rows` were computed: a change that leaves them
+    # alone, and whose events cannot matter, skips the recompute (rollups.unchanged).
+    signature = models.CharField(max_length=200, default="", blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -87,6 +108,69 @@ class TicketContribution(models.Model):
 
     def __str__(self) -> str:
         return f"contribution of ticket {self.ticket_id}"
+
+
+class DaySeries(models.Model):
+    """Every counter of a day, for no filter (fdim "") or one filter's value: the daily
+    rollups summed over every other dimension (about 80 rows a day however many tickets).
+    Derived from DailyRollup by rollups.derive; fval is the value as text ("12", "L1")."""
+
+    day = models.DateField()
+    fdim = models.CharField(max_length=16, default="")
+    fval = models.CharField(max_length=16, default="")
+
+    class Meta:
+        verbose_name = _("daily series")
+        verbose_name_plural = _("daily series")
+        constraints = [
+            models.UniqueConstraint(fields=["fdim", "fval", "day"], name="series_unique_key"),
+        ]
+        # Deriving a day again deletes its rows first.
+        indexes = [models.Index(fields=["day"], name="series_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.fdim}={self.fval}"
+
+
+class DayFacet(models.Model):
+    """A day's FACET_COLUMNS for no filter or one filter's value, per value of one group
+    dimension (gdim, gval): what each chart sums, at most a few thousand rows a day where
+    the daily rollups can hold one per ticket. Derived from DailyRollup by rollups.derive."""
+
+    day = models.DateField()
+    fdim = models.CharField(max_length=16, default="")
+    fval = models.CharField(max_length=16, default="")
+    gdim = models.CharField(max_length=16)
+    gval = models.CharField(max_length=16)
+
+    class Meta:
+        verbose_name = _("daily facet")
+        verbose_name_plural = _("daily facets")
+        constraints = [
+            # Also the dashboard's index: one filter's value, a range of days.
+            models.UniqueConstraint(
+                fields=["fdim", "fval", "day", "gdim", "gval"], name="facet_unique_key"
+            ),
+        ]
+        indexes = [models.Index(fields=["day"], name="facet_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.fdim}={self.fval} by {self.gdim}={self.gval}"
+
+
+class StaleDay(models.Model):
+    """A day whose daily rollups changed after its DaySeries and DayFacet rows were derived.
+    Append-only (one row per change and day: no row two changes would wait on); the next
+    derivation (rollups.refresh_stale) takes the rows it deletes."""
+
+    day = models.DateField()
+
+    class Meta:
+        verbose_name = _("stale day")
+        verbose_name_plural = _("stale days")
+
+    def __str__(self) -> str:
+        return str(self.day)
 
 
 class WeeklyReport(models.Model):
@@ -108,3 +192,11 @@ class WeeklyReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year}-W{self.week:02d}"
+
+
+for _name in COUNTERS:
+    DaySeries.add_to_class(_name, models.BigIntegerField(default=0))
+for _name in HISTOGRAM_COLUMNS:
+    DaySeries.add_to_class(_name, models.IntegerField(default=0))
+for _name in FACET_COLUMNS:
+    DayFacet.add_to_class(_name, models.BigIntegerField(default=0))

@@ -1,5 +1,6 @@
 """Connections to the tickets area: every ticket change updates the daily rollups in its
-own transaction (rollups.refresh_ticket), so the dashboard never scans the tickets."""
+own transaction (rollups.refresh_ticket), so the dashboard never scans the tickets; a
+change nothing reportable in is skipped after one read."""
 
 from __future__ import annotations
 
@@ -21,6 +22,6 @@ def update_rollups(sender, *, ticket_id: int, ticket, event_kinds: list[str], **
     opened = ticket if list(event_kinds) == [EventKind.CREATED] else None
     try:
         with transaction.atomic():  # a savepoint: a failure here never fails the change
-            rollups.refresh_ticket(ticket_id, opened=opened)
+            rollups.refresh_ticket(ticket_id, opened=opened, ticket=ticket, kinds=event_kinds)
     except Exception:  # noqa: BLE001 - the change stands; `soporte rebuild_rollups` repairs
         log.exception("rollups of ticket %s not updated", ticket_id)

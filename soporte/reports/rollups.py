@@ -11,13 +11,22 @@ On every ticket change (receivers.py, inside the change's transaction) the ticke
 previous contribution is subtracted and the new one added with additive upserts
 (INSERT ... ON CONFLICT DO UPDATE SET c = c + excluded.c), so concurrent changes of
 different tickets never overwrite each other. `rebuild` recomputes everything.
+
+A change that leaves the ticket's reportable fields alone and whose events cannot count
+(a requester's reply to an open ticket, a note, an attachment: most of inbound mail) is
+skipped after one indexed read (`unchanged`).
+
+The dashboard reads coarse projections of the daily rollups (DaySeries, DayFacet), derived
+from them in SQL per day (`derive`). Each change records the days it touched (StaleDay);
+`refresh_stale` derives those days again, and runs before every dashboard read, so the
+projections always equal the sums of the daily rollups when read.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.apps import apps
@@ -31,7 +40,18 @@ from soporte.sla.models import BusinessCalendar, SlaClock, SlaPolicy
 from soporte.tickets.models import EventKind, Status, Ticket, TicketEvent
 
 from . import histogram
-from .models import DIMENSIONS, VALUE_COLUMNS, DailyRollup, TicketContribution
+from .models import (
+    DIMENSIONS,
+    FACET_COLUMNS,
+    FILTERS,
+    GROUPS,
+    VALUE_COLUMNS,
+    DailyRollup,
+    DayFacet,
+    DaySeries,
+    StaleDay,
+    TicketContribution,
+)
 
 Key = tuple[str, int, int, int, str, str, int]  # day ISO + DIMENSIONS
 Contribution = dict[Key, dict[str, int]]
@@ -44,6 +64,20 @@ EVENT_KINDS = (
     EventKind.SLA_BREACHED,
 )
 DONE = (Status.RESOLVED, Status.CLOSED)
+# Kinds of event that can change a contribution even when the ticket's reportable fields
+# stay the same: tier moves, breaches, time, ratings, merges; edits, triage and macros may
+# change the SLA policy, so its calendar (which only matters once there is a response).
+COUNTED_KINDS = frozenset(
+    {
+        *EVENT_KINDS,
+        EventKind.CREATED,
+        EventKind.TIME_LOGGED,
+        EventKind.RATED,
+        EventKind.MERGED,
+    }
+)
+POLICY_KINDS = frozenset({EventKind.UPDATED, EventKind.TRIAGED, EventKind.MACRO_APPLIED})
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TICKET_FIELDS = (
     "id",
     "status",
@@ -63,6 +97,45 @@ def day_of(moment: datetime) -> str:
     """The day a moment counts for: its date in the server's time zone (never the viewer's,
     so every person sees the same figures)."""
     return timezone.localtime(moment, timezone.get_default_timezone()).date().isoformat()
+
+
+def signature(ticket: Any) -> str:
+    """The ticket fields its contribution reads (the resolution only once it counts)."""
+
+    def micros(moment: datetime | None) -> str:
+        return "" if moment is None else str((moment - EPOCH) // timedelta(microseconds=1))
+
+    done = ticket.status in DONE
+    return "|".join(
+        (
+            "d" if done else "a",
+            str(ticket.channel),
+            str(ticket.tier),
+            str(ticket.team_id or 0),
+            str(ticket.organization_id or 0),
+            str(ticket.category_id or 0),
+            str(ticket.assignee_id or 0),
+            micros(ticket.created_at),
+            micros(ticket.first_responded_at),
+            micros(ticket.resolved_at) if done else "",
+        )
+    )
+
+
+def cannot_count(ticket: Any, kinds: Iterable[str]) -> bool:
+    """Whether events of these kinds leave the contribution as it was, provided the
+    ticket's signature did not change: replies and status changes only count once the
+    ticket is resolved; policy changes only once a duration is measured."""
+    done = ticket.status in DONE
+    measured = done or ticket.first_responded_at is not None
+    for kind in kinds:
+        if kind in COUNTED_KINDS and not (
+            kind in (EventKind.REPLIED, EventKind.STATUS_CHANGED) and not done
+        ):
+            return False
+        if kind in POLICY_KINDS and measured:
+            return False
+    return True
 
 
 def time_entry_model():
@@ -225,6 +298,11 @@ def _grouped(rows: Iterable[Any]) -> dict[int, list[dict[str, Any]]]:
 
 def contributions(ticket_ids: Sequence[int], calendars: Calendars) -> dict[int, Contribution]:
     """The contributions of these tickets, in a handful of queries."""
+    return {ticket.pk: contrib for ticket, contrib in loaded(ticket_ids, calendars)}
+
+
+def loaded(ticket_ids: Sequence[int], calendars: Calendars) -> list[tuple[Ticket, Contribution]]:
+    """Each ticket (its reportable fields) with its contribution."""
     tickets = Ticket.objects.filter(pk__in=ticket_ids).only(*TICKET_FIELDS)
     events = _grouped(
         TicketEvent.objects.filter(ticket_id__in=ticket_ids, kind__in=EVENT_KINDS)
@@ -250,16 +328,19 @@ def contributions(ticket_ids: Sequence[int], calendars: Calendars) -> dict[int, 
                 "ticket_id", "rating", "agent_id", "team_id", "created_at"
             )
         )
-    return {
-        ticket.pk: contribution(
+    return [
+        (
             ticket,
-            events.get(ticket.pk, []),
-            calendars.for_policy(policies.get(ticket.pk)),
-            entries.get(ticket.pk, []),
-            ratings.get(ticket.pk, []),
+            contribution(
+                ticket,
+                events.get(ticket.pk, []),
+                calendars.for_policy(policies.get(ticket.pk)),
+                entries.get(ticket.pk, []),
+                ratings.get(ticket.pk, []),
+            ),
         )
         for ticket in tickets
-    }
+    ]
 
 
 def _role():
@@ -272,6 +353,17 @@ def _role():
 
 
 def _upsert_sql() -> str:
+    """The additive upsert of a rollup row (built once per database vendor)."""
+    found = _UPSERT_SQL.get(connection.vendor)
+    if found is None:
+        found = _UPSERT_SQL[connection.vendor] = _build_upsert_sql()
+    return found
+
+
+_UPSERT_SQL: dict[str, str] = {}
+
+
+def _build_upsert_sql() -> str:
     table = connection.ops.quote_name(DailyRollup._meta.db_table)
     keys = ["day", *DIMENSIONS]
     columns = keys + list(VALUE_COLUMNS)
@@ -296,40 +388,144 @@ def add_to_rollups(delta: Contribution) -> None:
         [date.fromisoformat(key[0]), *key[1:], *(values.get(c, 0) for c in VALUE_COLUMNS)]
         for key, values in sorted(delta.items())
     ]
+    stale = connection.ops.quote_name(StaleDay._meta.db_table)
+    days = sorted({row[0] for row in params})
     with connection.cursor() as cursor:
         cursor.executemany(_upsert_sql(), params)  # type: ignore[arg-type]
+        cursor.executemany(
+            f"INSERT INTO {stale} (day) VALUES (%s)",  # noqa: S608 - our own table name
+            [[connection.ops.adapt_datefield_value(day)] for day in days],
+        )
 
 
-def refresh_ticket(ticket_id: int, *, opened: Any = None) -> None:
+def refresh_ticket(
+    ticket_id: int, *, opened: Any = None, ticket: Any = None, kinds: Sequence[str] = ()
+) -> None:
     """Bring the rollups up to date with one ticket (inside the caller's transaction).
 
+    0. `ticket` changed by events of `kinds` that cannot count, its signature the one
+       stored: nothing to do (one read).
     1. Lock the ticket's last contribution (a concurrent change of the same ticket waits).
     2. Compute the new one from the stored ticket and events.
     3. Add the difference to the rollups and keep the new contribution.
 
     `opened`: the ticket just opened (its only event "created"): nothing to read or take
-    away, so two writes and no reads, which keeps opening tickets fast. (When another
+    away, so a few writes and no reads, which keeps opening tickets fast. (When another
     receiver changed the new ticket first, its row exists and the full way is taken.)
     """
+    if ticket is not None and kinds and cannot_count(ticket, kinds):
+        table = connection.ops.quote_name(TicketContribution._meta.db_table)
+        with connection.cursor() as cursor:  # raw: this runs on most changes
+            cursor.execute(
+                f"SELECT signature FROM {table} WHERE ticket_id = %s",  # noqa: S608
+                [ticket_id],
+            )
+            found = cursor.fetchone()
+        if found and found[0] and found[0] == signature(ticket):
+            return
     with transaction.atomic():
         if opened is not None and opened.status not in DONE and not opened.first_responded_at:
             try:
                 with transaction.atomic():
                     new = contribution(opened, (), ALWAYS)
-                    TicketContribution.objects.create(ticket_id=ticket_id, rows=to_rows(new))
+                    TicketContribution.objects.create(
+                        ticket_id=ticket_id, rows=to_rows(new), signature=signature(opened)
+                    )
                     add_to_rollups(new)
                     return
             except IntegrityError:
                 pass  # another receiver changed the new ticket first: the full way below
         stored = TicketContribution.objects.select_for_update().filter(pk=ticket_id).first()
         old = from_rows(stored.rows) if stored is not None else {}
-        new = contributions([ticket_id], Calendars()).get(ticket_id, {})
+        found = loaded([ticket_id], Calendars())
+        new = found[0][1] if found else {}
+        sig = signature(found[0][0]) if found else ""
         add_to_rollups(difference(new, old))
         if stored is None:
-            TicketContribution.objects.create(ticket_id=ticket_id, rows=to_rows(new))
-        elif old != new:
+            TicketContribution.objects.create(ticket_id=ticket_id, rows=to_rows(new), signature=sig)
+        elif old != new or stored.signature != sig:
             stored.rows = to_rows(new)
-            stored.save(update_fields=["rows", "updated_at"])
+            stored.signature = sig
+            stored.save(update_fields=["rows", "signature", "updated_at"])
+
+
+# -- the coarse projections ------------------------------------------------------------------
+
+
+def derive(days: Iterable[date] | None = None) -> None:
+    """Recompute DaySeries and DayFacet from the daily rollups of these days (every day
+    when None), in SQL: one INSERT ... SELECT ... GROUP BY per filter and group."""
+    qn = connection.ops.quote_name
+    daily = qn(DailyRollup._meta.db_table)
+    series, facet = qn(DaySeries._meta.db_table), qn(DayFacet._meta.db_table)
+    where, params = "", []
+    if days is None:
+        DaySeries.objects.all().delete()
+        DayFacet.objects.all().delete()
+    else:
+        days = sorted(set(days))
+        if not days:
+            return
+        DaySeries.objects.filter(day__in=days).delete()
+        DayFacet.objects.filter(day__in=days).delete()
+        where = f"WHERE {qn('day')} IN ({', '.join(['%s'] * len(days))})"
+        params = [connection.ops.adapt_datefield_value(day) for day in days]
+    all_sums = ", ".join(f"SUM({qn(c)})" for c in VALUE_COLUMNS)
+    facet_sums = ", ".join(f"SUM({qn(c)})" for c in FACET_COLUMNS)
+    all_names = ", ".join(qn(c) for c in VALUE_COLUMNS)
+    facet_names = ", ".join(qn(c) for c in FACET_COLUMNS)
+    series_selects, series_params, facet_selects, facet_params = [], [], [], []
+    for fdim in ("", *FILTERS):
+        fval = f"CAST({qn(fdim)} AS TEXT)" if fdim else "''"
+        by_filter = f", {qn(fdim)}" if fdim else ""
+        series_selects.append(
+            f"SELECT day, %s, {fval}, {all_sums} "  # noqa: S608 - see below
+            f"FROM {daily} {where} GROUP BY day{by_filter}"
+        )
+        series_params += [fdim, *params]
+        for gdim in GROUPS:
+            facet_selects.append(
+                f"SELECT day, %s, {fval}, %s, CAST({qn(gdim)} AS TEXT), {facet_sums} "  # noqa: S608
+                f"FROM {daily} {where} GROUP BY day{by_filter}, {qn(gdim)}"
+            )
+            facet_params += [fdim, gdim, *params]
+    # Only our own quoted table and column names are formatted in; values are parameters.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {series} (day, fdim, fval, {all_names}) "  # noqa: S608
+            + " UNION ALL ".join(series_selects),
+            series_params,
+        )
+        cursor.execute(
+            f"INSERT INTO {facet} (day, fdim, fval, gdim, gval, {facet_names}) "  # noqa: S608
+            + " UNION ALL ".join(facet_selects),
+            facet_params,
+        )
+
+
+def refresh_stale() -> int:
+    """Derive again the days whose daily rollups changed since; how many days.
+
+    The stale rows are deleted first and the days derived after, in one transaction: a
+    change committed before the delete is in the derivation, one committed after left
+    its own row for next time. Derivations run one at a time (a PostgreSQL advisory
+    lock; SQLite has one writer)."""
+    if not StaleDay.objects.exists():
+        return 0
+    table = connection.ops.quote_name(StaleDay._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [DERIVE_LOCK])
+        cursor.execute(f"DELETE FROM {table} RETURNING day")  # noqa: S608
+        days = {
+            day if isinstance(day, date) else date.fromisoformat(str(day))
+            for (day,) in cursor.fetchall()
+        }
+        derive(days)
+    return len(days)
+
+
+DERIVE_LOCK = 0x5E9047  # the advisory lock key of refresh_stale
 
 
 def full_recompute(
@@ -358,7 +554,9 @@ def rebuild(batch: int = 1000, progress: Callable[[int, int], None] | None = Non
     """Recompute every rollup from the tickets; returns the number of rollup rows.
 
     Runs in one transaction; on PostgreSQL the contributions table is locked first, so
-    ticket changes made meanwhile wait and are then applied on top."""
+    ticket changes made meanwhile wait and are then applied on top. The coarse
+    projections are derived again at the end. (Signatures are left empty: each ticket's
+    next change is recomputed in full once.)"""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             table = connection.ops.quote_name(TicketContribution._meta.db_table)
@@ -366,6 +564,7 @@ def rebuild(batch: int = 1000, progress: Callable[[int, int], None] | None = Non
     totals, per_ticket = full_recompute(batch, progress)
     TicketContribution.objects.all().delete()
     DailyRollup.objects.all().delete()
+    StaleDay.objects.all().delete()
     TicketContribution.objects.bulk_create(
         (TicketContribution(ticket_id=pk, rows=to_rows(c)) for pk, c in per_ticket.items()),
         batch_size=2000,
@@ -381,6 +580,7 @@ def rebuild(batch: int = 1000, progress: Callable[[int, int], None] | None = Non
         ),
         batch_size=500,
     )
+    derive()
     return len(totals)
 
 

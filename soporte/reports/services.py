@@ -1,6 +1,7 @@
-"""Metrics for the dashboard, the API and the weekly report, read from the daily rollups
-(never from the tickets, except the backlog and workload: open tickets now, an indexed
-query on status), and the ticket export.
+"""Metrics for the dashboard, the API and the weekly report, read from the rollups' coarse
+projections (DaySeries: every counter per day; DayFacet: per day and chart dimension),
+for no filter or one, else from the daily rollups (never from the tickets, except the
+backlog and workload: open tickets now, an indexed query on status), and the ticket export.
 
 Definitions (each over the tickets counted on the days of the range):
 - volume: tickets opened per day, week, channel, category, organization;
@@ -24,7 +25,17 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    Func,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -34,8 +45,17 @@ from soporte.accounts.models import Organization, Team, Tier, User
 from soporte.lib.errors import InvalidInput, PermissionDenied, TooLarge
 from soporte.tickets.models import ACTIVE_STATUSES, Category, Channel, Ticket
 
-from . import histogram
-from .models import COUNTERS, HISTOGRAM_COLUMNS, DailyRollup
+from . import histogram, rollups
+from .models import (
+    COUNTERS,
+    FACET_COLUMNS,
+    FILTERS,
+    GROUPS,
+    HISTOGRAM_COLUMNS,
+    DailyRollup,
+    DayFacet,
+    DaySeries,
+)
 from .rollups import rating_model
 
 DEFAULT_DAYS = 30
@@ -104,7 +124,16 @@ def _rollups(filters: Filters) -> QuerySet[DailyRollup]:
 
 
 def _open_tickets(filters: Filters) -> QuerySet[Ticket]:
-    tickets = Ticket.objects.filter(status__in=ACTIVE_STATUSES)
+    active = Q(status__in=ACTIVE_STATUSES)
+    if connection.vendor == "sqlite":
+        # SQLite's statistics know how many statuses there are, not that the open ones
+        # are few: without the hint it scans every ticket instead of the status index.
+        active = Func(
+            ExpressionWrapper(active, output_field=BooleanField()),
+            template="likelihood(%(expressions)s, 0.001)",  # a literal, as SQLite requires
+            output_field=BooleanField(),
+        )
+    tickets = Ticket.objects.filter(active)
     if filters.team:
         tickets = tickets.filter(team_id=filters.team)
     if filters.organization:
@@ -151,27 +180,11 @@ def _chart(
     }
 
 
-GROUP_SUMS = (
-    "created",
-    "resolved",
-    "fr_count",
-    "fr_seconds",
-    "res_seconds",
-    "entered",
-    "escalated",
-    "time_seconds",
-    "billable_seconds",
-    "csat_count",
-    "csat_sum",
-    "csat_good",
-)
-
-
 def _grouped(rows: QuerySet[DailyRollup], *dimensions: str) -> list[dict[str, Any]]:
-    """GROUP_SUMS per combination of these dimensions (one scan of the range's rows)."""
+    """FACET_COLUMNS per combination of these dimensions (one scan of the range's rows)."""
     return list(
         rows.values(*dimensions)
-        .annotate(**{f"s_{name}": Sum(name) for name in GROUP_SUMS})
+        .annotate(**{f"s_{name}": Sum(name) for name in FACET_COLUMNS})
         .order_by()
     )
 
@@ -183,26 +196,78 @@ def _collapse(groups: list[dict[str, Any]], dimension: str) -> list[dict[str, An
         key = group[dimension]
         found = result.get(key)
         if found is None:
-            result[key] = {dimension: key, **{f"s_{n}": group[f"s_{n}"] for n in GROUP_SUMS}}
+            result[key] = {dimension: key, **{f"s_{n}": group[f"s_{n}"] for n in FACET_COLUMNS}}
         else:
-            for name in GROUP_SUMS:
+            for name in FACET_COLUMNS:
                 found[f"s_{name}"] += group[f"s_{name}"]
     return [result[key] for key in sorted(result, key=lambda k: (k is None, k))]
 
 
+def _facet(filters: Filters) -> tuple[str, str] | None:
+    """(filter dimension, value as text) when the coarse projections answer these
+    filters: none or one of them; None for two or more (the daily rollups answer)."""
+    given = [
+        (dim, str(value))
+        for dim, value in zip(
+            FILTERS,
+            (filters.team, filters.organization, filters.category, filters.tier),
+            strict=True,
+        )
+        if value
+    ]
+    if len(given) > 1:
+        return None
+    return given[0] if given else ("", "")
+
+
+def _sums(filters: Filters) -> tuple[dict[date, dict[str, int]], dict[str, list[dict]]]:
+    """Every counter per day, and FACET_COLUMNS per value of each of GROUPS (in the
+    value's order), over the range: two queries over the coarse projections, or four
+    over the daily rollups when two filters or more are given."""
+    names = (*COUNTERS, *HISTOGRAM_COLUMNS)
+    facet = _facet(filters)
+    if facet is None:
+        rows = _rollups(filters)
+        per_day = {
+            r["day"]: r
+            for r in rows.values("day").annotate(**{c: Sum(c) for c in names}).order_by()
+        }
+        small = _grouped(rows, "channel", "tier", "team_id")
+        people = _grouped(rows, "category_id", "agent_id")
+        by = {
+            "channel": _collapse(small, "channel"),
+            "tier": _collapse(small, "tier"),
+            "team_id": _collapse(small, "team_id"),
+            "category_id": _collapse(people, "category_id"),
+            "agent_id": _collapse(people, "agent_id"),
+            "organization_id": _collapse(_grouped(rows, "organization_id"), "organization_id"),
+        }
+        return per_day, by
+    rollups.refresh_stale()  # the days changed since they were last derived
+    fdim, fval = facet
+    span = {"fdim": fdim, "fval": fval, "day__gte": filters.start, "day__lte": filters.end}
+    per_day = {r["day"]: r for r in DaySeries.objects.filter(**span).values("day", *names)}
+    by: dict[str, list[dict]] = {dim: [] for dim in GROUPS}
+    found = (
+        DayFacet.objects.filter(**span)
+        .values("gdim", "gval")
+        .annotate(**{f"s_{name}": Sum(name) for name in FACET_COLUMNS})
+        .order_by()
+    )
+    for group in found:
+        dim, value = group.pop("gdim"), group.pop("gval")
+        group[dim] = value if dim in ("channel", "tier") else int(value)
+        by[dim].append(group)
+    for dim, groups in by.items():
+        groups.sort(key=lambda g, d=dim: g[d])
+    return per_day, by
+
+
 def metrics(filters: Filters, *, now: datetime | None = None) -> dict[str, Any]:
-    """Every figure of the dashboard for these filters (about a dozen queries, none over
+    """Every figure of the dashboard for these filters (about ten queries, none over
     the tickets table except the open ones)."""
     now = now or timezone.now()
-    rows = _rollups(filters)
-    # Four scans of the range's rollup rows: per day (every counter: the totals and the
-    # daily volume), then per small-cardinality combinations, split in Python.
-    per_day: dict[date, Any] = {
-        r["day"]: r
-        for r in rows.values("day")
-        .annotate(**{c: Sum(c) for c in (*COUNTERS, *HISTOGRAM_COLUMNS)})
-        .order_by()
-    }
+    per_day, by = _sums(filters)
     total = dict.fromkeys((*COUNTERS, *HISTOGRAM_COLUMNS), 0)
     for found in per_day.values():
         for name in total:
@@ -210,21 +275,27 @@ def metrics(filters: Filters, *, now: datetime | None = None) -> dict[str, Any]:
     fr_hist = [total[f"fr_h{i}"] for i in range(histogram.BUCKETS)]
     res_hist = [total[f"res_h{i}"] for i in range(histogram.BUCKETS)]
 
-    # Backlog by age: the open tickets now (the status index), whatever the date range.
+    # Backlog by age and workload: the open tickets now, whatever the date range, in one
+    # query. Grouped by an expression, not the column: SQLite would otherwise walk the
+    # assignee index over every ticket instead of the status (and team) one.
     ages = {}
-    open_tickets = _open_tickets(filters)
     for index, (_label, low, high) in enumerate(AGE_BUCKETS):
         condition = Q(created_at__lte=now - timedelta(days=low))
         if high is not None:
             condition &= Q(created_at__gt=now - timedelta(days=high))
         ages[f"a{index}"] = Count("pk", filter=condition)
-    backlog = open_tickets.aggregate(**ages)
-    workload = dict(
-        open_tickets.exclude(assignee=None)
-        .values_list("assignee_id")
-        .annotate(n=Count("pk"))
-        .values_list("assignee_id", "n")
-    )
+    backlog = dict.fromkeys(ages, 0)
+    workload = {}
+    for group in (
+        _open_tickets(filters)
+        .values(agent=Coalesce("assignee_id", 0))
+        .annotate(n=Count("pk"), **ages)
+        .order_by()
+    ):
+        for name in backlog:
+            backlog[name] += group[name]
+        if group["agent"]:
+            workload[group["agent"]] = group["n"]
 
     summary = {
         "created": total["created"],
@@ -268,16 +339,6 @@ def metrics(filters: Filters, *, now: datetime | None = None) -> dict[str, Any]:
         bucket[1] += resolved
         day += timedelta(days=1)
 
-    small = _grouped(rows, "channel", "tier", "team_id")
-    people = _grouped(rows, "category_id", "agent_id")
-    by = {
-        "channel": _collapse(small, "channel"),
-        "tier": _collapse(small, "tier"),
-        "team_id": _collapse(small, "team_id"),
-        "category_id": _collapse(people, "category_id"),
-        "agent_id": _collapse(people, "agent_id"),
-        "organization_id": _grouped(rows, "organization_id"),
-    }
     users = _names(User, [r["agent_id"] for r in by["agent_id"]] + list(workload))
     teams = _names(Team, [r["team_id"] for r in by["team_id"]])
     orgs = _names(Organization, [r["organization_id"] for r in by["organization_id"]])

@@ -19,3 +19,12 @@ def send_weekly(report_id: int) -> int:
     from .weekly import send
 
     return send(report_id)
+
+
+@job("reports.refresh_projections")
+def refresh_projections() -> int:
+    """Periodic: derive again the days changed since (the dashboard does it too before
+    each read; run every minute or so, it keeps that read's share small)."""
+    from .rollups import refresh_stale
+
+    return refresh_stale()

@@ -20,6 +20,7 @@ from soporte.tickets import satisfaction, services, timelog
 from soporte.tickets.models import Channel, Status
 
 from .conftest import utc
+from .test_projections import stored_projections, summed_daily_rollups
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +105,8 @@ def test_the_rollups_equal_a_full_recompute_after_any_changes(
 
         expected, _per_ticket = rollups.full_recompute()
         assert rollups.stored_totals() == expected
+        rollups.refresh_stale()
+        assert stored_projections() == summed_daily_rollups()
         transaction.set_rollback(True)
 
 
