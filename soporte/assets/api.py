@@ -281,7 +281,8 @@ def report_inventory(request: HttpRequest):
         disks=[disk.model_dump() for disk in body.disks],
         interfaces=[nic.model_dump() for nic in body.interfaces],
         software=None if packages is None else [
-            inventory.Package(p.name, p.version, p.vendor) for p in packages
+            inventory.Package(p["name"], p.get("version", ""), p.get("vendor", ""))
+            for p in packages
         ],
     )  # fmt: skip
     outcome = inventory.record_inventory(report, token=token, digest=digest)

@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -141,18 +142,28 @@ def touch_unchanged(digest: str) -> tuple[int, str] | None:
     """The daily run of an unchanged machine: when a report is byte for byte the one
     last recorded for a (not stale) machine, only its last_inventory_at moves. One
     UPDATE; the machine's (id, tag), or None when the report must be read."""
-    # The partial index's condition, repeated, lets SQLite use it; no ORDER BY, or SQLite
-    # would walk the tag index instead.
-    found = (
-        Asset.objects.filter(inventory_hash=digest, stale=False)
-        .exclude(inventory_hash="")
-        .order_by()
+    table = connection.ops.quote_name(Asset._meta.db_table)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    # PostgreSQL: this statement's commit does not wait for the disk, as in _record
+    # (_commit_without_waiting); set for its own transaction, from RETURNING, so only
+    # when a row was written. The wait was most of an unchanged report's time.
+    nowait = (
+        ", set_config('synchronous_commit', 'off', true)"
+        if connection.vendor == "postgresql"
+        else ""
     )
-    row = next(iter(found.values_list("pk", "tag")[:1]), None)
-    if row is None:
-        return None
-    Asset.objects.filter(pk=row[0]).update(last_inventory_at=timezone.now())
-    return row
+    with connection.cursor() as cursor:
+        # The partial index's condition, repeated as a literal, lets SQLite use it; no
+        # ORDER BY, or SQLite would walk the tag index instead. Plain SQL: compiling
+        # the ORM's two queries cost more than this whole statement.
+        cursor.execute(
+            f"UPDATE {table} SET last_inventory_at = %s WHERE id = ("  # noqa: S608
+            f"SELECT id FROM {table} WHERE inventory_hash = %s "
+            f"AND NOT (inventory_hash = '') AND NOT stale LIMIT 1) RETURNING id, tag{nowait}",
+            [now, digest],
+        )
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1])
 
 
 def record_inventory(report: Report, *, token: EnrollmentToken, digest: str = "") -> Outcome:
@@ -173,10 +184,10 @@ def _record(report: Report, token: EnrollmentToken, digest: str) -> Outcome:
     _commit_without_waiting()
     values = _fields(report)
     now = timezone.now()
-    report_hash = digest or _digest([values, sorted(_packages(report).items())])
+    packages = _packages(report)
+    report_hash = digest or _digest([values, sorted(packages.items())])
     asset = _find(values)
     history = History(None)
-    packages = _packages(report)
     software_hash = _digest(sorted(packages.items())) if report.software is not None else ""
     if asset is None:
         values.update(inventory_hash=report_hash, software_hash=software_hash)
@@ -184,14 +195,14 @@ def _record(report: Report, token: EnrollmentToken, digest: str) -> Outcome:
         history.record(asset, EventKind.CREATED, new=asset.tag, source="agent")
         if report.software is not None:
             _sync_software(asset, packages, history, first=True, now=now)
-        history.save()
+        _save_history(history)
         index_now(asset)
         return Outcome(asset, True, ["software"] if packages else [])
     if asset.inventory_hash == report_hash:
-        Asset.objects.filter(pk=asset.pk).update(last_inventory_at=now, stale=False)
+        _update(asset.pk, {"last_inventory_at": now, "stale": False})
         if asset.stale:
             history.record(asset, EventKind.INVENTORY, field="stale", old=True, new=False)
-            history.save()
+            _save_history(history)
         return Outcome(asset, False, [])
     changes = apply_changes(asset, values, history, EventKind.INVENTORY)
     if asset.stale:
@@ -206,11 +217,49 @@ def _record(report: Report, token: EnrollmentToken, digest: str) -> Outcome:
     asset.updated_at = now
     update = ["inventory_hash", "software_hash", "last_inventory_at", "stale", "updated_at"]
     update += [name for name in changes if name != "software"]
-    Asset.objects.filter(pk=asset.pk).update(**{name: getattr(asset, name) for name in update})
-    history.save()
+    _update(asset.pk, {name: getattr(asset, name) for name in update})
+    _save_history(history)
     if SEARCHED.intersection(changes):
         index_soon([asset.pk])
     return Outcome(asset, False, changes)
+
+
+def _update(pk: int, values: dict[str, Any]) -> None:
+    """UPDATE one asset's columns, values prepared by their fields (JSON, datetimes):
+    what QuerySet.update does, without compiling a query."""
+    meta = Asset._meta
+    fields = [meta.get_field(name) for name in values]
+    table = connection.ops.quote_name(meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET "  # noqa: S608 - names from the model
+            f"{', '.join(f'{connection.ops.quote_name(f.column)} = %s' for f in fields)} "
+            "WHERE id = %s",
+            [f.get_db_prep_save(values[f.name], connection) for f in fields] + [pk],
+        )
+
+
+_EVENT_COLUMNS = ("asset_id", "actor_id", "at", "kind", "field", "old", "new", "data")
+
+
+def _save_history(history: History) -> None:
+    """The collected events in one multi-row INSERT (History.save's bulk_create
+    spends more on building its query than on running it)."""
+    if not history.events:
+        return
+    ops = connection.ops
+    table = ops.quote_name(AssetEvent._meta.db_table)
+    row = f"({', '.join(['%s'] * len(_EVENT_COLUMNS))})"
+    params: list[Any] = []
+    for e in history.events:
+        params += [e.asset_id, e.actor_id, ops.adapt_datetimefield_value(e.at), e.kind,
+                   e.field, e.old, e.new, ops.adapt_json_value(e.data, None)]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(_EVENT_COLUMNS)}) VALUES "  # noqa: S608
+            f"{', '.join([row] * len(history.events))}",
+            params,
+        )
 
 
 def _commit_without_waiting() -> None:
@@ -224,10 +273,25 @@ def _commit_without_waiting() -> None:
             cursor.execute("SET LOCAL synchronous_commit = off")
 
 
+# The columns an upsert reads: those a report sets, and the bookkeeping ones.
+_READ = frozenset({
+    "id", "tag", "kind", "hostname", "os_name", "os_version", "cpu", "manufacturer",
+    "model", "serial", "hardware_uuid", "ram_mb", "disks", "interfaces", "stale",
+    "inventory_hash", "software_hash",
+})  # fmt: skip
+
+
+@cache
+def _read_columns() -> list[str]:
+    """_READ in the model's field order, the order from_db wants."""
+    return [f.attname for f in Asset._meta.concrete_fields if f.attname in _READ]
+
+
 def _find(values: dict[str, Any]) -> Asset | None:
     """The machine with the report's hardware UUID, else the computer with its serial
     recorded without a UUID (or with this one). One query, locking the few candidates;
-    plain SQL, as the ORM's compiling of it cost more than running it."""
+    plain SQL, as the ORM's compiling of it cost more than running it. Only the columns
+    an upsert reads are loaded (the others are deferred)."""
     uuid, serial = values.get("hardware_uuid", ""), values.get("serial", "")
     conditions, params = [], []
     if uuid:
@@ -240,19 +304,29 @@ def _find(values: dict[str, Any]) -> Asset | None:
         params += [serial, Kind.COMPUTER.value, uuid]
     if not conditions:
         return None
+    names = _read_columns()
     table = connection.ops.quote_name(Asset._meta.db_table)
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    candidates = list(
-        Asset.objects.raw(
-            f"SELECT * FROM {table} WHERE {' OR '.join(conditions)} ORDER BY id{lock}",  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(names)} FROM {table} "  # noqa: S608 - names from the model
+            f"WHERE {' OR '.join(conditions)} ORDER BY id{lock}",
             params,
         )
-    )
+        rows = cursor.fetchall()
+    candidates = [dict(zip(names, row, strict=True)) for row in rows]
+    found = None
     if uuid:
-        found = next((a for a in candidates if a.hardware_uuid == uuid), None)
-        if found is not None:
-            return found
-    return next((a for a in candidates if serial and a.serial == serial), None)
+        found = next((c for c in candidates if c["hardware_uuid"] == uuid), None)
+    if found is None and serial:
+        found = next((c for c in candidates if c["serial"] == serial), None)
+    if found is None:
+        return None
+    for name in ("disks", "interfaces"):
+        if isinstance(found[name], str):  # JSON as text: SQLite, and psycopg's jsonb here
+            found[name] = json.loads(found[name])
+    found["stale"] = bool(found["stale"])  # SQLite's 0 or 1
+    return Asset.from_db(connection.alias, names, [found[name] for name in names])
 
 
 def _create(values: dict[str, Any], chassis: str, token: EnrollmentToken, now: datetime) -> Asset:
@@ -292,8 +366,26 @@ def _create(values: dict[str, Any], chassis: str, token: EnrollmentToken, now: d
     )
     # A race lost on the unique hardware UUID fails the whole report's transaction;
     # record_inventory then tries again and finds the machine.
-    asset.save(force_insert=True)
+    _insert(asset)
     return asset
+
+
+def _insert(asset: Asset) -> None:
+    """INSERT a new asset as save() would (defaults, auto_now_add), without its query
+    compiling and signals (no receiver listens for assets)."""
+    fields = [f for f in Asset._meta.concrete_fields if not f.primary_key]
+    ops = connection.ops
+    params = [f.get_db_prep_save(f.pre_save(asset, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {ops.quote_name(Asset._meta.db_table)} "  # noqa: S608
+            f"({', '.join(ops.quote_name(f.column) for f in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id",
+            params,
+        )
+        asset.pk = cursor.fetchone()[0]
+    asset._state.adding = False
+    asset._state.db = connection.alias
 
 
 def _sync_software(
@@ -318,9 +410,10 @@ def _sync_software(
                 "WHERE i.asset_id = %s",
                 [asset.pk],
             )
+            # fetchall: iterating Django's cursor wrapper costs a Python call a row.
             installed = {
                 (name, vendor): (pk, version, source)
-                for pk, name, vendor, version, source in cursor
+                for pk, name, vendor, version, source in cursor.fetchall()
             }
     wanted = {key: version[:100] for key, version in reported.items()}
     added = [key for key in wanted if key not in installed]
@@ -332,26 +425,31 @@ def _sync_software(
     with connection.cursor() as cursor:
         if added:
             ids = _products(added)
-            stamp = connection.ops.adapt_datetimefield_value(now)
-            asset_id, source = asset.pk, Source.AGENT.value
-            rows = [(asset_id, ids[key], wanted[key], source, stamp) for key in added]
+            # The asset, the source and the time are the same for every row: bound
+            # once, only product and version per row.
+            constants = [
+                asset.pk,
+                Source.AGENT.value,
+                connection.ops.adapt_datetimefield_value(now),
+            ]
+            columns = "INSERT INTO {} (asset_id, source, installed_at, product_id, version) "
             if connection.vendor == "postgresql":
-                # Five array parameters, not five per row: psycopg binds client-side.
+                # Two array parameters, not two per row: psycopg binds client-side.
                 cursor.execute(
-                    f"INSERT INTO {table} (asset_id, product_id, version, source, "  # noqa: S608
-                    "installed_at) SELECT * FROM unnest(%s::bigint[], %s::bigint[], "
-                    "%s::varchar[], %s::varchar[], %s::timestamptz[])",
-                    [list(column) for column in zip(*rows, strict=True)],
+                    columns.format(table) + "SELECT %s, %s, %s::timestamptz, u.* "
+                    "FROM unnest(%s::bigint[], %s::varchar[]) AS u",
+                    [*constants, [ids[key] for key in added], [wanted[key] for key in added]],
                 )
-                rows = []
-            # Multi-row INSERTs: one statement per 500 packages, not one each.
-            for start in range(0, len(rows), 500):
-                chunk = rows[start : start + 500]
-                cursor.execute(
-                    f"INSERT INTO {table} (asset_id, product_id, version, source, "  # noqa: S608
-                    f"installed_at) VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(chunk))}",
-                    [value for row in chunk for value in row],
-                )
+            else:
+                # Multi-row VALUES: one statement per 500 packages, not one each.
+                for start in range(0, len(added), 500):
+                    chunk = added[start : start + 500]
+                    params = list(constants)
+                    for key in chunk:
+                        params += (ids[key], wanted[key])
+                    values = ", ".join(["(%s, %s)"] * len(chunk))
+                    sql = f"SELECT %s, %s, %s, column1, column2 FROM (VALUES {values})"  # noqa: S608
+                    cursor.execute(columns.format(table) + sql, params)
         if upgraded and connection.vendor == "postgresql":
             cursor.execute(
                 f"UPDATE {table} AS i SET version = u.version "  # noqa: S608

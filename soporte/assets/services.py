@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -617,13 +617,27 @@ def authenticate_enrollment(key: str) -> EnrollmentToken | None:
     if parts is None:
         return None
     key_id, secret = parts
-    token = EnrollmentToken.objects.filter(key_id=key_id, revoked_at__isnull=True).first()
-    if token is None or not keys.secret_matches(token.key_hash, secret):
-        return None
+    # Every agent report starts here: plain SQL, as compiling the ORM's query cost more
+    # than running it. Whether last_used_at is a minute old is asked of the database,
+    # which compares its own datetimes.
     now = timezone.now()
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        EnrollmentToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token
+    table = connection.ops.quote_name(EnrollmentToken._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, key_id, key_hash, organization_id, "  # noqa: S608 - name quoted
+            f"(last_used_at IS NULL OR last_used_at < %s) FROM {table} "
+            "WHERE key_id = %s AND revoked_at IS NULL",
+            [connection.ops.adapt_datetimefield_value(now - timedelta(seconds=60)), key_id],
+        )
+        row = cursor.fetchone()
+    if row is None or not keys.secret_matches(row[2], secret):
+        return None
+    if row[4]:
+        EnrollmentToken.objects.filter(pk=row[0]).update(last_used_at=now)
+    # The other fields are loaded if read (deferred).
+    return EnrollmentToken.from_db(
+        connection.alias, ["id", "key_id", "key_hash", "organization_id"], row[:4]
+    )
 
 
 @transaction.atomic

@@ -7,6 +7,8 @@ import copy
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from soporte.assets import services
@@ -216,3 +218,90 @@ def test_the_tokens_page_shows_a_new_key_once(ada, alice):
     other = Client()
     other.force_login(alice)
     assert other.get("/desk/assets/tokens/").status_code == 403
+
+
+def test_an_unchanged_report_records_nothing_and_still_moves_last_seen(
+    send, django_assert_max_num_queries
+):
+    """The daily run of an unchanged machine: no event, no installation touched, only
+    last_inventory_at moves, in two queries (the token, one UPDATE)."""
+    asset_id = send().json()["id"]
+    long_ago = timezone.now() - timedelta(days=3)
+    Asset.objects.filter(pk=asset_id).update(last_inventory_at=long_ago)
+    events, installed = AssetEvent.objects.count(), list(Installation.objects.values("pk"))
+    with django_assert_max_num_queries(2):
+        body = send().json()
+    assert (body["id"], body["created"], body["changes"]) == (asset_id, False, [])
+    assert AssetEvent.objects.count() == events
+    assert list(Installation.objects.values("pk")) == installed
+    assert Asset.objects.get(pk=asset_id).last_inventory_at > long_ago
+
+
+def test_only_what_changed_is_recorded_when_the_hardware_changes(send):
+    """Disks and interfaces read back from the database compare equal to the report's:
+    a new RAM size is the only change, and the package list is not rewritten."""
+    asset_id = send().json()["id"]
+    installed = list(Installation.objects.values_list("pk", "version"))
+    last = AssetEvent.objects.filter(asset_id=asset_id).latest("id").pk
+    response = send(ram_mb=31734)
+    assert response.json()["changes"] == ["ram_mb"]
+    assert list(Installation.objects.values_list("pk", "version")) == installed
+    new = AssetEvent.objects.filter(asset_id=asset_id, pk__gt=last)
+    assert list(new.values_list("field", "old", "new")) == [("ram_mb", "15734", "31734")]
+
+
+def test_a_changed_disk_is_recorded_old_and_new(send):
+    asset_id = send().json()["id"]
+    disks = [{"name": "/dev/sda1", "mountpoint": "/", "fstype": "ext4", "size_gb": 1000.0}]
+    assert send(disks=disks).json()["changes"] == ["disks"]
+    event = AssetEvent.objects.get(asset_id=asset_id, field="disks")
+    assert '"/dev/nvme0n1p2"' in event.old and '"/dev/sda1"' in event.new
+    assert Asset.objects.get(pk=asset_id).disks == disks
+
+
+def test_the_creation_event_keeps_its_data(send):
+    asset_id = send().json()["id"]
+    created = AssetEvent.objects.get(asset_id=asset_id, kind=EventKind.CREATED)
+    assert created.data == {"source": "agent"} and created.actor is None
+
+
+def test_a_report_costs_the_same_queries_for_many_packages_as_for_few(send):
+    """Bulk reads and writes: the number of queries does not grow with the packages
+    added, upgraded or removed."""
+
+    def queries(**changes) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert send(**changes).status_code == 200
+        return len(captured.captured_queries)
+
+    few = queries(hardware_uuid="few", serial="F1")
+    few_changed = queries(hardware_uuid="few", serial="F1", software=REPORT["software"][:2] + [
+        {"name": "vim", "version": "9"}, {"name": "bash", "version": "6"}])  # fmt: skip
+    many = [{"name": f"pkg-{n}", "version": "1.0"} for n in range(400)]
+    assert queries(software=many) <= few
+    changed = [{"name": f"pkg-{n}", "version": "2.0"} for n in range(100)]  # 300 removed
+    changed += [{"name": f"new-{n}", "version": "1.0"} for n in range(100)]
+    assert queries(software=changed) <= few_changed
+    asset_id = Asset.objects.get(serial=REPORT["serial"]).pk
+    versions = dict(
+        Installation.objects.filter(asset_id=asset_id).values_list("product__name", "version")
+    )
+    assert len(versions) == 200 and versions["pkg-7"] == "2.0" and versions["new-7"] == "1.0"
+    summary = AssetEvent.objects.get(asset_id=asset_id, kind=EventKind.INVENTORY, field="software",
+                                     new__startswith="+")  # fmt: skip
+    assert summary.new == "+100 -300 ~100 packages"
+
+
+def test_a_token_records_its_use_at_most_once_a_minute(send, enrollment):
+    token = enrollment[0]
+    send()
+    token.refresh_from_db()
+    first_use = token.last_used_at
+    assert first_use is not None
+    send(ram_mb=1)
+    token.refresh_from_db()
+    assert token.last_used_at == first_use
+    type(token).objects.filter(pk=token.pk).update(last_used_at=first_use - timedelta(minutes=5))
+    send(ram_mb=2)
+    token.refresh_from_db()
+    assert token.last_used_at > first_use
