@@ -41,10 +41,17 @@ class Scope:
     tickets_sql: str
     params: Sequence[Any]
     agent: bool
+    # Sees many tickets (an agent, an organization's lead): a hint that a broad search
+    # is cheaper answered from the newest documents first; never a permission.
+    broad: bool = False
 
 
 class Backend(ABC):
     vendor: str
+    # Whether a broad requester's search goes window by window, as an agent's does: yes
+    # where the cost grows with the matches walked (FTS5), no where it is the listing of
+    # the requester's tickets, paid again in each window (PostgreSQL).
+    windows_for_requesters: bool = False
 
     def __init__(self, connection: BaseDatabaseWrapper):
         self.connection = connection

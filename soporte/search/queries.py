@@ -28,8 +28,8 @@ MAX_QUERY_LENGTH = 256
 MAX_WORDS = 32
 MAX_LIMIT = 100
 MAX_OFFSET = 10_000
-# Newest documents searched first by agents, by count (see ticket_hits).
-WINDOWS: tuple[int, ...] = (50_000,)
+# Newest documents searched first for broad scopes, by count (see ticket_hits).
+WINDOWS: tuple[int, ...] = (50_000, 200_000)
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,8 @@ def scope_for(user: User) -> Scope | None:
         sql, params = visible.values("pk").query.sql_with_params()
     except EmptyResultSet:
         return None
-    return Scope(sql, params, agent=user.is_agent)
+    broad = user.is_agent or bool(user.organization_id and user.sees_organization_tickets)
+    return Scope(sql, params, agent=user.is_agent, broad=broad)
 
 
 def ticket_hits(query: Query, scope: Scope, *, limit: int, offset: int) -> list[Hit]:
@@ -94,9 +95,10 @@ def ticket_hits(query: Query, scope: Scope, *, limit: int, offset: int) -> list[
     word found in a third of a million messages costs about what one found in a few
     thousand does, and the page holds the best matches among recent documents; a search
     with fewer matches than a page ranks all of them, as does any search in an index
-    smaller than the window. Requesters see few tickets: theirs are always all ranked."""
+    smaller than the window. So are an organization's lead's where the backend says
+    windows pay (FTS5). Other requesters see few tickets: theirs are always all ranked."""
     backend = get_backend()
-    if not scope.agent:
+    if not (scope.agent or (scope.broad and backend.windows_for_requesters)):
         return backend.search(query, scope, limit=limit, offset=offset)
     newest = Document.objects.aggregate(newest=Max("id"))["newest"] or 0
     for window in WINDOWS:

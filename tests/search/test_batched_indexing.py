@@ -27,6 +27,21 @@ def test_a_change_queues_the_indexing_of_its_ticket(make_ticket, maria):
     assert not Document.objects.filter(ticket_id=ticket.pk).exists()  # not before the commit
 
 
+def test_a_change_that_leaves_the_text_alone_queues_nothing(make_ticket, maria, alice):
+    """Events that only record a link (problem, incident, duplicate) or a clock move
+    change no indexed text: no indexing job for them. A reply still queues one."""
+    from soporte.tickets.models import EventKind
+
+    ticket = make_ticket(acting_user=maria, subject="Webcam", body="La webcam no va")
+    queued = Job.objects.filter(name="search.index_tickets", args=[ticket.pk])
+    before = queued.count()
+    services.log_event(ticket, acting_user=None, kind=EventKind.SLA_WARNING, summary="x")
+    services.log_event(ticket, acting_user=None, kind=EventKind.DUPLICATE_FLAGGED, summary="x")
+    assert queued.count() == before
+    services.reply(ticket, acting_user=alice, body="¿Está enchufada?")
+    assert queued.count() == before + 1
+
+
 def test_many_tickets_are_indexed_in_a_fixed_number_of_queries(
     make_ticket, maria, alice, django_assert_max_num_queries
 ):

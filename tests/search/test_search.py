@@ -273,6 +273,24 @@ def test_a_broad_search_ranks_the_newest_documents_first(opened, found, carol, m
             assert cursor.fetchone() == ("on",)
 
 
+def test_an_organization_leads_broad_search_is_windowed_where_that_pays(
+    opened, found, marco, monkeypatch
+):
+    """An organization's lead sees many tickets: on SQLite (FTS5 walks every match) a
+    broad search is answered from the newest documents, as an agent's; on PostgreSQL
+    all of them are ranked. Either way only the organization's tickets come back."""
+    from soporte.search import queries
+
+    monkeypatch.setattr(queries, "WINDOWS", (3, 6))
+    marco.sees_organization_tickets = True
+    marco.save(update_fields=["sees_organization_tickets"])
+    old = [opened(f"Monitor {i}", "Monitor flickers").number for i in range(4)]
+    new = [opened(f"Screen {i}", FILLER + "monitor").number for i in range(4, 8)]
+    page = set(found(marco, "monitor", limit=2))
+    assert page <= set(new[-3:] if connection.vendor == "sqlite" else old)
+    assert sorted(found(marco, "monitor", limit=10)) == sorted(old + new)
+
+
 # -- what the user types ----------------------------------------------------------------
 
 NASTY = [
