@@ -46,12 +46,14 @@ def embed(texts: Sequence[str]) -> np.ndarray:
     return np.asarray(model.encode(list(texts), normalize_embeddings=True))
 
 
-def rank(text: str, candidates: Sequence[str]) -> list[float]:
+def rank(text: str, candidates: Sequence[str], words: Sequence[float] | None = None) -> list[float]:
     """A score per candidate (higher is closer): the cosine of sentence embeddings with
-    the extra, mixed half and half with word similarity; word similarity alone without."""
+    the extra, mixed half and half with word similarity; word similarity alone without.
+    `words`: the word similarities, when the caller computed them already."""
     if not candidates:
         return []
-    words = ml.similarities(ml.vectors([text]), ml.vectors(candidates))
+    if words is None:
+        words = ml.similarities(ml.vectors([text]), ml.vectors(candidates))
     if not available():
         return [float(s) for s in words]
     vectors = embed([text, *candidates])

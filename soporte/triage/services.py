@@ -18,15 +18,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from scipy import sparse
 
 from soporte.accounts import policy
 from soporte.accounts.models import Team, User
 from soporte.accounts.services import system_user
 from soporte.lib.errors import Conflict, InvalidInput, NotFound
+from soporte.search.text import Query
 from soporte.tickets import services as tickets
 from soporte.tickets.models import (
     ACTIVE_STATUSES,
@@ -59,6 +61,11 @@ log = logging.getLogger(__name__)
 HISTORY_LIMIT = 50_000  # newest tickets a training reads
 CORRECTION_WEIGHT = 3.0
 STORM_SCAN_LIMIT = 200  # the newest tickets of the storm window compared at most
+DUPLICATE_SCAN = 50  # the newest earlier tickets of the same requester compared at most
+OPEN_INCIDENTS_SCAN = 20  # the most recently fed open incidents a new ticket may join
+SIMILAR_WORDS = 3  # a ticket's rarest words, that similar tickets hold (all, or else one)
+SIMILAR_CANDIDATES = 200  # the newest tickets holding one, ranked by text similarity
+SIMILAR_PAGES = 4  # pages of candidates read at most, for people who see few tickets
 
 
 # -- settings ----------------------------------------------------------------------------
@@ -200,7 +207,9 @@ _lock = threading.Lock()
 
 def current_model() -> tuple[int, ml.Bundle] | None:
     """The newest stored model (one small query; unpickled once per version)."""
-    version = TriageModel.objects.aggregate(v=Max("version"))["v"]
+    with connection.cursor() as cursor:  # raw: the ORM's compiling cost a third of a guess
+        cursor.execute(f"SELECT MAX(version) FROM {TriageModel._meta.db_table}")  # noqa: S608
+        version = cursor.fetchone()[0]
     if version is None:
         return None
     with _lock:
@@ -292,51 +301,85 @@ def _current(ticket: Ticket, name: str) -> str:
     return "" if value is None else str(value)
 
 
-def _opened_by_agent(ticket: Ticket) -> bool:
-    created = (
-        TicketEvent.objects.filter(ticket=ticket, kind=EventKind.CREATED)
-        .values_list("actor__role", flat=True)
-        .first()
-    )
-    return created is not None and created != "requester"
+def _opened_by_agents(ticket_ids: list[int]) -> set[int]:
+    """The tickets among these that staff opened (their priority is left alone)."""
+    return {
+        ticket_id
+        for ticket_id, role in TicketEvent.objects.filter(
+            ticket_id__in=ticket_ids, kind=EventKind.CREATED
+        ).values_list("ticket_id", "actor__role")
+        if role is not None and role != "requester"
+    }
 
 
 def suggest(ticket: Ticket) -> list[Suggestion]:
     """Store the model's guesses for the ticket's empty fields (and its priority, when
     the requester's impact and urgency chose it), and apply those whose confidence
     reaches the threshold. Returns the suggestions written."""
-    config = get_settings()
-    text = ticket_text(ticket)
-    language = ml.language_of(ticket.requester.language, text)
-    guesses = classify([(language, text)])[0]
+    return _suggest_many([ticket], {ticket.pk: ticket_text(ticket)}, get_settings())[ticket.pk]
+
+
+def _suggest_many(
+    found: Sequence[Ticket], texts: Mapping[int, str], config: TriageSettings
+) -> dict[int, list[Suggestion]]:
+    """suggest() for many tickets: one prediction call for all their texts, then each
+    ticket's writes in a savepoint of their own (a failure is logged, the rest go on)."""
+    out: dict[int, list[Suggestion]] = {ticket.pk: [] for ticket in found}
+    pairs = [(ml.language_of(t.requester.language, texts[t.pk]), texts[t.pk]) for t in found]
+    guessed = classify(pairs)
     loaded_version = _cache["version"]
-    if not guesses:
-        return []
-    agent_opened = _opened_by_agent(ticket)
+    wanted = [(t, guesses) for t, guesses in zip(found, guessed, strict=True) if guesses]
+    if not wanted:
+        return out
+    ids = [ticket.pk for ticket, _guesses in wanted]
+    agent_opened = _opened_by_agents(ids)
+    decided = set(Suggestion.objects.filter(ticket_id__in=ids).values_list("ticket_id", "field"))
+    for ticket, guesses in wanted:
+        try:
+            with transaction.atomic():
+                out[ticket.pk] = _write_suggestions(
+                    ticket,
+                    [g for g in guesses if (ticket.pk, g.field) not in decided],
+                    config,
+                    agent_opened=ticket.pk in agent_opened,
+                    version=loaded_version,
+                )
+        except Exception:  # noqa: BLE001 - one ticket's failure must not stop the others
+            log.exception("Triage suggestions failed for ticket %s", ticket.pk)
+    return out
+
+
+def _write_suggestions(
+    ticket: Ticket,
+    guesses: list[Guess],
+    config: TriageSettings,
+    *,
+    agent_opened: bool,
+    version: int | None,
+) -> list[Suggestion]:
     written = []
-    for guess in guesses:
+    for guess in guesses:  # a field decided by an earlier run of the job is left out
         current = _current(ticket, guess.field)
         if guess.field == Field.PRIORITY:
             if agent_opened or current == guess.value:
                 continue
         elif current:
             continue  # someone chose it already
-        suggestion, created = Suggestion.objects.get_or_create(
-            ticket=ticket,
-            field=guess.field,
-            defaults={
-                "value": guess.value,
-                "label": guess.label[:200],
-                "confidence": guess.confidence,
-                "model_version": loaded_version,
-            },
+        written.append(
+            Suggestion(
+                ticket=ticket,
+                field=guess.field,
+                value=guess.value,
+                label=guess.label[:200],
+                confidence=guess.confidence,
+                model_version=version,
+            )
         )
-        if not created:
-            continue  # a rerun of the job: already decided
-        written.append(suggestion)
+    Suggestion.objects.bulk_create(written)
     automatic = [s for s in written if s.confidence >= config.auto_apply_threshold]
     if automatic:
         _apply(ticket, automatic, acting_user=system_user(), status=SuggestionStatus.APPLIED)
+        ticket.refresh_from_db()  # the next steps see the values applied
     return written
 
 
@@ -451,32 +494,59 @@ def record_corrections(ticket: Ticket, changed: Iterable[str]) -> int:
 def find_duplicate(ticket: Ticket) -> DuplicateFlag | None:
     """The same requester wrote nearly the same text within the window: flag the newer
     ticket as a probable duplicate of the most similar earlier one that is still active."""
-    config = get_settings()
-    since = ticket.created_at - timedelta(hours=config.duplicate_hours)
-    earlier = list(
+    return _find_duplicates([ticket], {ticket.pk: ticket_text(ticket)}, get_settings())[ticket.pk]
+
+
+def _find_duplicates(
+    found: Sequence[Ticket], texts: Mapping[int, str], config: TriageSettings
+) -> dict[int, DuplicateFlag | None]:
+    """find_duplicate() for tickets in arrival order: their requesters' active tickets of
+    the window are read in one query (at most DUPLICATE_SCAN per ticket), each ticket is
+    compared with the newest DUPLICATE_SCAN of its own requester's before it."""
+    span = timedelta(hours=config.duplicate_hours)
+    rows = (
         Ticket.objects.filter(
-            requester_id=ticket.requester_id,
-            created_at__gte=since,
-            created_at__lte=ticket.created_at,
+            requester_id__in={ticket.requester_id for ticket in found},
+            created_at__gte=min(t.created_at for t in found) - span,
+            created_at__lte=max(t.created_at for t in found),
             merged_into__isnull=True,
             status__in=list(ACTIVE_STATUSES),
         )
-        .exclude(pk=ticket.pk)
         .annotate(first_body=_first_text())
-        .order_by("-created_at")
-        .values_list("pk", "subject", "first_body")[:50]
-    )
-    if not earlier:
-        return None
-    vector = ml.vectors([ticket_text(ticket)])
-    others = ml.vectors([ml.ticket_text(subject, body or "") for _pk, subject, body in earlier])
-    scores = ml.similarities(vector, others)
-    best = int(scores.argmax())
-    if scores[best] < config.duplicate_similarity:
-        return None
-    original_id = earlier[best][0]
+        .order_by("-created_at", "-id")
+        .values_list("pk", "requester_id", "created_at", "subject", "first_body")
+    )[: DUPLICATE_SCAN * len(found)]
+    by_requester: dict[int, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        by_requester.setdefault(row[1], []).append(row)
+    out: dict[int, DuplicateFlag | None] = {}
+    for ticket in found:
+        since = ticket.created_at - span
+        earlier = [
+            row
+            for row in by_requester.get(ticket.requester_id, [])
+            if since <= row[2] <= ticket.created_at and row[0] != ticket.pk
+        ][:DUPLICATE_SCAN]
+        out[ticket.pk] = None
+        if not earlier:
+            continue
+        keyed = [(row[0], ml.ticket_text(row[3], row[4] or "")) for row in earlier]
+        vector, *others = _vectors_for([(ticket.pk, texts[ticket.pk]), *keyed])
+        scores = ml.similarities(vector, sparse.vstack(others))
+        best = int(scores.argmax())
+        if scores[best] < config.duplicate_similarity:
+            continue
+        try:
+            with transaction.atomic():
+                out[ticket.pk] = _flag(ticket, earlier[best][0], float(scores[best]))
+        except Exception:  # noqa: BLE001 - one ticket's failure must not stop the others
+            log.exception("Triage duplicate check failed for ticket %s", ticket.pk)
+    return out
+
+
+def _flag(ticket: Ticket, original_id: int, similarity: float) -> DuplicateFlag:
     flag, created = DuplicateFlag.objects.get_or_create(
-        ticket=ticket, defaults={"original_id": original_id, "similarity": float(scores[best])}
+        ticket=ticket, defaults={"original_id": original_id, "similarity": similarity}
     )
     if created:
         original = Ticket.objects.only("number").get(pk=original_id)
@@ -485,7 +555,7 @@ def find_duplicate(ticket: Ticket) -> DuplicateFlag | None:
             acting_user=None,
             kind=EventKind.DUPLICATE_FLAGGED,
             original=original.number,
-            similarity=round(float(scores[best]), 3),
+            similarity=round(similarity, 3),
             summary=_("Probably the same as #%(number)s") % {"number": original.number},
         )
     return flag
@@ -602,54 +672,118 @@ def _rules(config: TriageSettings) -> ml.StormRules:
 def detect_storm(ticket: Ticket) -> Incident | None:
     """Put the new ticket in an open incident it matches, or open one when it completes
     a storm (storm_size tickets within storm_minutes). Returns the incident, if any."""
-    config = get_settings()
+    return _detect_storms([ticket], get_settings())[ticket.pk]
+
+
+def _detect_storms(found: Sequence[Ticket], config: TriageSettings) -> dict[int, Incident | None]:
+    """detect_storm() for new tickets, replayed in arrival order as if one at a time.
+
+    1. One query reads the storm window of them all (the newest STORM_SCAN_LIMIT before
+       the first, and every ticket up to the last), one product their text similarities.
+    2. Each ticket joins the open incident it matches (decided in memory, from the
+       incidents and links read once), or opens one when it completes a storm.
+    3. The tickets that joined are linked at the end, one incident at a time.
+    """
     rules = _rules(config)
-    since = ticket.created_at - timedelta(minutes=rules.minutes)
+    span = timedelta(minutes=rules.minutes)
+    ordered = sorted(found, key=lambda t: (t.created_at, t.pk))
     rows = list(
         Ticket.objects.filter(
-            created_at__gte=since, created_at__lte=ticket.created_at, merged_into__isnull=True
+            created_at__gte=ordered[0].created_at - span,
+            created_at__lte=ordered[-1].created_at,
+            merged_into__isnull=True,
         )
         .annotate(first_body=_first_text())
         .order_by("-created_at", "-id")
-        .values("pk", "subject", "first_body", "category_id", "created_at")[:STORM_SCAN_LIMIT]
+        .values("pk", "subject", "first_body", "category_id", "created_at")[
+            : STORM_SCAN_LIMIT + 2 * len(ordered)
+        ]
     )
     rows.reverse()
     arrivals = _arrivals(rows)
-    new = next((a for a in arrivals if a.id == ticket.pk), None)
-    if new is None:
-        return None
+    position = {a.id: index for index, a in enumerate(arrivals)}
+    present = [t for t in ordered if t.pk in position]
+    out: dict[int, Incident | None] = {t.pk: None for t in ordered}
+    if not present:
+        return out
+    # Each new ticket's similarity to every arrival: one sparse product for the batch.
+    matrix = sparse.vstack([a.vector for a in arrivals]).tocsr()
+    similar = ml.cross_similarities(matrix[[position[t.pk] for t in present]], matrix)
     taken = dict(
         IncidentTicket.objects.filter(
-            ticket_id__in=[a.id for a in arrivals], incident__status=IncidentStatus.OPEN
+            ticket_id__in=list(position), incident__status=IncidentStatus.OPEN
         ).values_list("ticket_id", "incident_id")
     )
-    if ticket.pk in taken:
-        return Incident.objects.get(pk=taken[ticket.pk])
-    open_incidents = Incident.objects.filter(
-        status=IncidentStatus.OPEN, last_ticket_at__gte=since
-    ).order_by("-last_ticket_at")[:20]
-    for incident in open_incidents:
-        members = [a for a in arrivals if taken.get(a.id) == incident.pk]
-        if ml.joins(new, incident.reason, incident.reason_key, members[-20:], rules):
-            _link(incident, [ticket.pk], config)
-            _link_problem(incident, ticket)
-            return incident
-    free = [a for a in arrivals if a.id not in taken and a.id != ticket.pk]
-    storm = ml.find_storm(new, free, rules)
-    if storm is None:
-        return None
-    members = [a for a in arrivals if a.id in storm.members]
-    incident = Incident.objects.create(
+    incidents = {
+        i.pk: i
+        for i in Incident.objects.filter(
+            status=IncidentStatus.OPEN, last_ticket_at__gte=ordered[0].created_at - span
+        )
+    }
+    joined: dict[int, list[int]] = {}
+    for row, ticket in enumerate(present):
+        if ticket.pk in taken:  # a rerun: linked already
+            out[ticket.pk] = incidents.get(taken[ticket.pk]) or (
+                Incident.objects.filter(pk=taken[ticket.pk]).first()
+            )
+            continue
+        index = position[ticket.pk]
+        new, since = arrivals[index], ticket.created_at - span
+        window = [
+            a for a in arrivals[max(0, index - STORM_SCAN_LIMIT + 1) : index] if a.at >= since
+        ]
+        scores = {a.id: float(similar[row, position[a.id]]) for a in window}
+        live = sorted(
+            (i for i in incidents.values() if i.last_ticket_at >= since),
+            key=lambda i: (i.last_ticket_at, i.pk),
+            reverse=True,
+        )[:OPEN_INCIDENTS_SCAN]
+        for incident in live:
+            members = [a for a in window if taken.get(a.id) == incident.pk][-20:]
+            if ml.joins(new, incident.reason, incident.reason_key, members, rules, scores):
+                taken[ticket.pk] = incident.pk
+                joined.setdefault(incident.pk, []).append(ticket.pk)
+                incident.last_ticket_at = max(incident.last_ticket_at, ticket.created_at)
+                out[ticket.pk] = incident
+                break
+        else:
+            free = [a for a in window if a.id not in taken]
+            storm = ml.find_storm(new, free, rules, scores)
+            if storm is None:
+                continue
+            try:
+                with transaction.atomic():
+                    members = [arrivals[position[pk]].at for pk in storm.members]
+                    incident = _open_incident(ticket, storm, members)
+                    _open_problem(incident, list(storm.members))
+                    _link(incident, list(storm.members), config)
+                    _announce(incident, ticket)
+            except Exception:  # noqa: BLE001 - one ticket's failure must not stop the others
+                log.exception("Triage storm detection failed for ticket %s", ticket.pk)
+                continue
+            incidents[incident.pk] = incident
+            taken.update(dict.fromkeys(storm.members, incident.pk))
+            out[ticket.pk] = incident
+    for incident_id, ticket_ids in joined.items():
+        incident = incidents[incident_id]
+        try:
+            with transaction.atomic():
+                _link(incident, ticket_ids, config)
+                _link_problem(incident, ticket_ids)
+        except Exception:  # noqa: BLE001 - the other incidents' links still go in
+            log.exception("Tickets %s could not join incident %s", ticket_ids, incident_id)
+            out.update(dict.fromkeys(ticket_ids))
+    return out
+
+
+def _open_incident(ticket: Ticket, storm: ml.Storm, times: list[Any]) -> Incident:
+    return Incident.objects.create(
         title=ticket.subject[:250],
         reason=storm.reason,
         reason_key=storm.key[:40],
-        first_ticket_at=members[0].at,
-        last_ticket_at=members[-1].at,
+        first_ticket_at=min(times),
+        last_ticket_at=max(times),
     )
-    _open_problem(incident, [a.id for a in members])
-    _link(incident, [a.id for a in members], config)
-    _announce(incident, ticket)
-    return incident
 
 
 def _open_problem(incident: Incident, ticket_ids: list[int]) -> None:
@@ -674,7 +808,8 @@ def _open_problem(incident: Incident, ticket_ids: list[int]) -> None:
     incident.save(update_fields=["problem_id"])
 
 
-def _link_problem(incident: Incident, ticket: Ticket) -> None:
+def _link_problem(incident: Incident, ticket_ids: list[int]) -> None:
+    """Link tickets that joined the incident to its problem record, each on its own."""
     if not incident.problem_id:
         return
     from soporte.problems import services as problems
@@ -683,23 +818,32 @@ def _link_problem(incident: Incident, ticket: Ticket) -> None:
     problem = Problem.objects.filter(pk=incident.problem_id).first()
     if problem is None:
         return
-    try:
-        with transaction.atomic():
-            problems.link_ticket(problem, ticket, acting_user=system_user())
-    except Exception:  # noqa: BLE001 - the link to the incident stands
-        log.exception("Ticket %s could not be linked to problem %s", ticket.pk, problem.pk)
+    actor = system_user()
+    for ticket in Ticket.objects.filter(pk__in=ticket_ids, merged_into__isnull=True):
+        try:
+            with transaction.atomic():
+                problems.link_ticket(problem, ticket, acting_user=actor)
+        except Exception:  # noqa: BLE001 - the link to the incident stands
+            log.exception("Ticket %s could not be linked to problem %s", ticket.pk, problem.pk)
 
 
 def _link(incident: Incident, ticket_ids: list[int], config: TriageSettings) -> None:
+    """Link the tickets no incident holds yet (rows written at once), each with its event
+    (and the status message, when asked), then count the incident's tickets once."""
     actor = system_user()
-    added = []
-    for found in Ticket.objects.filter(pk__in=ticket_ids).select_related("requester"):
-        _link_row, created = IncidentTicket.objects.get_or_create(
-            ticket=found, defaults={"incident": incident}
-        )
-        if not created:
-            continue
-        added.append(found)
+    linked = set(
+        IncidentTicket.objects.filter(ticket_id__in=ticket_ids).values_list("ticket_id", flat=True)
+    )
+    added = list(
+        Ticket.objects.filter(pk__in=[pk for pk in ticket_ids if pk not in linked])
+        .select_related("requester")
+        .order_by("created_at", "pk")
+    )
+    if not added:
+        return
+    IncidentTicket.objects.bulk_create(IncidentTicket(incident=incident, ticket=t) for t in added)
+    reply = config.storm_auto_reply and incident.status_message.strip()
+    for found in added:
         tickets.log_event(
             found,
             acting_user=None,
@@ -707,12 +851,11 @@ def _link(incident: Incident, ticket_ids: list[int], config: TriageSettings) -> 
             incident=incident.pk,
             summary=incident.title,
         )
-        if config.storm_auto_reply and incident.status_message.strip() and found.is_active:
+        if reply and found.is_active:
             tickets.reply(found, acting_user=actor, body=incident.status_message)
-    if added:
-        incident.ticket_count = incident.links.count()
-        incident.last_ticket_at = max([incident.last_ticket_at, *(t.created_at for t in added)])
-        incident.save(update_fields=["ticket_count", "last_ticket_at"])
+    incident.ticket_count = incident.links.count()
+    incident.last_ticket_at = max([incident.last_ticket_at, *(t.created_at for t in added)])
+    incident.save(update_fields=["ticket_count", "last_ticket_at"])
 
 
 def _announce(incident: Incident, ticket: Ticket) -> None:
@@ -773,30 +916,44 @@ def update_incident(
 
 
 def triage_ticket(ticket_id: int) -> dict[str, Any]:
-    """Everything triage does for a new ticket, each step on its own: a failing step is
-    logged and the others still run. Idempotent (suggestions, flags and links are kept
-    once per ticket)."""
-    ticket = Ticket.objects.select_related("requester").filter(pk=ticket_id).first()
-    done: dict[str, Any] = {}
-    if ticket is None or ticket.merged_into_id or ticket.status == Status.CLOSED:
-        return done
+    """triage_tickets() for one ticket."""
+    return triage_tickets([ticket_id])[0]
+
+
+def triage_tickets(ticket_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """Everything triage does for new tickets, many at once (the batched job): the model
+    is asked once for every text, duplicates and storms read their windows once. Each
+    step, and each ticket's writes within it, stand on their own: a failure is logged
+    and the rest still runs. Idempotent (suggestions, flags and links are kept once per
+    ticket). One result per id, in order: {step: how many written, or the row's pk}."""
+    found = list(
+        Ticket.objects.select_related("requester")
+        .filter(pk__in=ticket_ids, merged_into__isnull=True)
+        .exclude(status=Status.CLOSED)
+        .annotate(first_body=_first_text())
+        .order_by("created_at", "pk")
+    )
+    done: dict[int, dict[str, Any]] = {pk: {} for pk in ticket_ids}
+    if not found:
+        return [done[pk] for pk in ticket_ids]
+    texts = {t.pk: ml.ticket_text(t.subject, t.first_body or "") for t in found}
     config = get_settings()
-    steps: list[tuple[str, Callable[[Ticket], Any]]] = [
-        ("duplicate", find_duplicate),
-        ("incident", detect_storm),
+    steps: list[tuple[str, Callable[[], Mapping[int, Any]]]] = [
+        ("duplicate", lambda: _find_duplicates(found, texts, config)),
+        ("incident", lambda: _detect_storms(found, config)),
     ]
     if config.enabled:
-        steps.insert(0, ("suggestions", suggest))
+        steps.insert(0, ("suggestions", lambda: _suggest_many(found, texts, config)))
     for name, step in steps:
         try:
-            with transaction.atomic():
-                result = step(ticket)
+            results = step()
         except Exception:  # noqa: BLE001 - one step's bug must not stop the others
-            log.exception("Triage step %s failed for ticket %s", name, ticket_id)
+            log.exception("Triage step %s failed for tickets %s", name, [t.pk for t in found])
             continue
-        done[name] = len(result) if isinstance(result, list) else getattr(result, "pk", None)
-        ticket.refresh_from_db()
-    return done
+        for pk, result in results.items():
+            counted = len(result) if isinstance(result, list) else getattr(result, "pk", None)
+            done[pk][name] = counted
+    return [done[pk] for pk in ticket_ids]
 
 
 # -- similar tickets ---------------------------------------------------------------------
@@ -811,38 +968,85 @@ class Similar:
 
 
 def similar_tickets(user: User, ticket: Ticket, *, limit: int = 5) -> list[Similar]:
-    """Tickets the person may see that resemble this one: the full-text index finds
-    candidates, text similarity (or sentence embeddings, with the semantic extra) ranks
-    them."""
-    from soporte.search.models import Kind
-    from soporte.search.objects import object_scope, search_objects
-    from soporte.search.text import Query, parse_query
+    """Tickets the person may see that resemble this one.
+
+    1. The ticket's SIMILAR_WORDS rarest words (by the model's document frequencies)
+       pick the candidates: the newest SIMILAR_CANDIDATES tickets the person may see
+       holding all of them, or else any, or else any of its first words
+       (_visible_candidates).
+    2. Text similarity ranks them; with the semantic extra, sentence embeddings re-rank
+       the best few (embedding every candidate would cost seconds)."""
+    from soporte.search.text import parse_query
 
     from . import semantic
 
     text = ticket_text(ticket)
+    language = ml.language_of(ticket.requester.language, text)
     query = parse_query(text[:2000])
-    query = Query(words=query.words[:12], terms=query.terms[:12])
     if not query:
         return []
-    allowed = policy.visible_tickets(user).filter(merged_into__isnull=True).exclude(pk=ticket.pk)
-    scope = object_scope(allowed, include_internal=False)
-    if scope is None:
+    head = Query(words=query.words[:12], terms=query.terms[:12])
+    found = _visible_candidates(user, head, _rarest(query, language, SIMILAR_WORDS), ticket.pk)
+    if not found:
         return []
-    hits = search_objects(Kind.TICKET, query, scope, limit=limit * 6, any_word=True)
-    if not hits:
-        return []
+    texts = [ml.ticket_text(c.subject, c.body) for c in found]
+    words = ml.similarities(ml.vectors([text]), ml.vectors(texts))
+    best = sorted(range(len(found)), key=lambda i: -words[i])[: limit * 6]
+    scores = semantic.rank(text, [texts[i] for i in best], [float(words[i]) for i in best])
+    ranked = sorted(zip(best, scores, strict=True), key=lambda pair: -pair[1])
     rows = {
         row["pk"]: row
-        for row in Ticket.objects.filter(pk__in=[h.object_id for h in hits])
-        .annotate(first_body=_first_text())
-        .values("pk", "number", "subject", "status", "first_body")
+        for row in Ticket.objects.filter(
+            pk__in=[found[i].ticket_id for i, _s in ranked[: limit * 2]], merged_into__isnull=True
+        ).values("pk", "number", "subject", "status")
     }
-    found = [rows[h.object_id] for h in hits if h.object_id in rows]
-    texts = [ml.ticket_text(r["subject"], r["first_body"] or "") for r in found]
-    scores = semantic.rank(text, texts)
-    ranked = sorted(zip(found, scores, strict=True), key=lambda pair: -pair[1])
     return [
         Similar(row["number"], row["subject"], row["status"], round(float(score), 4))
-        for row, score in ranked[:limit]
-    ]
+        for row, score in ((rows.get(found[i].ticket_id), score) for i, score in ranked)
+        if row is not None
+    ][:limit]
+
+
+def _visible_candidates(user: User, words: Query, rare: Query, exclude: int) -> list[Any]:
+    """The newest SIMILAR_CANDIDATES tickets the person may see that hold all the rare
+    words, topped up with those holding any of them, then any of the ticket's `words`;
+    read from the index a page at a time, SIMILAR_PAGES pages at most."""
+    from . import candidates
+
+    visible = policy.visible_tickets(user)
+    # Someone who sees every ticket needs no check per page (merged ones go at the end).
+    restricted = visible.query.has_filters()
+    visible = visible.filter(merged_into__isnull=True)
+    kept: dict[int, candidates.Candidate] = {}
+    pages = SIMILAR_PAGES
+    for query, every in ((rare, True), (rare, False), (words, False)):
+        before = None
+        while pages and len(kept) < SIMILAR_CANDIDATES:
+            pages -= 1
+            page = candidates.newest_matching(
+                query, every=every, exclude=exclude, limit=SIMILAR_CANDIDATES, before=before
+            )
+            ids = [c.ticket_id for c in page if c.ticket_id not in kept]
+            if restricted:
+                ids = list(visible.filter(pk__in=ids).values_list("pk", flat=True))
+            allowed = set(ids)
+            kept.update((c.ticket_id, c) for c in page if c.ticket_id in allowed)
+            if len(page) < SIMILAR_CANDIDATES:
+                break
+            before = page[-1].document_id
+    return list(kept.values())[:SIMILAR_CANDIDATES]
+
+
+def _rarest(query: Query, language: str, count: int) -> Query:
+    """The `count` words of the query that say most about the ticket: the rarest in the
+    history by the model's inverse document frequencies, kept in typed order. Without
+    a model, the first `count` words."""
+    loaded = current_model()
+    rarity = loaded[1].rarity(language, query.words) if loaded else None
+    if rarity is None:
+        chosen = list(range(min(count, len(query.words))))
+    else:
+        chosen = sorted(sorted(range(len(query.words)), key=lambda i: -rarity[i])[:count])
+    return Query(
+        words=tuple(query.words[i] for i in chosen), terms=tuple(query.terms[i] for i in chosen)
+    )

@@ -5,12 +5,14 @@ from __future__ import annotations
 from soporte.jobs.registry import job
 
 
-@job("triage.ticket", max_attempts=3)
-def triage_ticket(ticket_id: int) -> dict:
-    """Suggestions, duplicate check and storm detection for a new ticket, after commit."""
-    from .services import triage_ticket as run
+@job("triage.ticket", max_attempts=3, batched=True)
+def triage_ticket(calls: list[list[int]]) -> list[dict]:
+    """Suggestions, duplicate check and storm detection for new tickets, after commit.
+    Each run names one ticket; the runs a worker claims together are triaged at once
+    (one model call, one storm window), in arrival order."""
+    from .services import triage_tickets
 
-    return run(ticket_id)
+    return triage_tickets([args[0] for args in calls])
 
 
 @job("triage.train", max_attempts=2, timeout=3600.0)
