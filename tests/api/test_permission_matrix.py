@@ -20,19 +20,27 @@ document, so a new endpoint fails here until someone decides who may call it.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
+from itertools import count
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.test import override_settings
+from django.test.client import ClientHandler
 
 from soporte.accounts import services as accounts
-from soporte.accounts.models import User
+from soporte.accounts.models import Organization, Role, Team, Tier, User
 from soporte.api import api as ninja_api
 from soporte.jobs.models import Job, JobStatus
 from soporte.mail.models import RawMessage
 from soporte.sla.models import BusinessCalendar, Rule, SlaPolicy
 from soporte.tickets import services
 from soporte.tickets.models import Attachment, CannedResponse, Category, Message, Ticket
+from tests.conftest import Api, make_user
+
+_serial = count(1)
 
 RULE = {"name": "VIP", "trigger": "created", "actions": [{"type": "add_tag", "value": "vip"}]}
 PLAN = {
@@ -847,25 +855,84 @@ class World:
     internal_file: Attachment
     note: Message
     values: dict[str, int] = field(default_factory=dict)
+    teams: dict[str, Team] = field(default_factory=dict)
+    sara: User | None = None
 
 
-@pytest.fixture
-def world(ada, alice, bob, sara, carol, maria, marco, pedro, acme, teams, make_ticket):
-    ticket = make_ticket(acting_user=alice, requester=maria, team=teams["L1"])
+# -- the world, built once for the module --------------------------------------------
+#
+# Building the world for each of the ~1,800 cases was most of this module's time. It is
+# built once inside an outer transaction; each test runs in a savepoint of it (the `db`
+# fixture) that is rolled back, and gets a deep copy of the world's instances, so neither
+# a row nor an in-memory change of one case reaches the next (Django's setUpTestData).
+# The named people of tests/conftest.py are overridden below by the world's own.
+
+
+@pytest.fixture(scope="module")
+def _media_in_tmp(tmp_path_factory):
+    """The world's files outlive one test: one media folder for the whole module."""
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("matrix") / "media"):
+        yield
+
+
+@pytest.fixture(scope="module")
+def _built_world(_media_in_tmp, django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), override_settings(JOBS_MODE="eager"):
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            world = _build_world()
+        except BaseException:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+            raise
+    yield world
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        outer.__exit__(None, None, None)
+
+
+def _build_world() -> World:
+    """The people of tests/conftest.py, made as its fixtures make them, and the ticket."""
+    ada = make_user("ada", Role.ADMIN)
+    l3 = Team.objects.create(name="Applications L3", tier=Tier.L3)
+    l2 = Team.objects.create(name="Infrastructure L2", tier=Tier.L2, escalation_team=l3)
+    l1 = Team.objects.create(name="Service Desk L1", tier=Tier.L1, escalation_team=l2)
+    teams = {"L1": l1, "L2": l2, "L3": l3}
+    agents = {}
+    for name, tier in (("alice", Tier.L1), ("bob", Tier.L2), ("sara", Tier.L3)):
+        agents[name] = make_user(name, Role.AGENT, tier=tier)
+        teams[tier].members.add(agents[name])
+    alice, bob, sara = agents["alice"], agents["bob"], agents["sara"]
+    carol = make_user("carol", Role.SUPERVISOR)
+    acme = Organization.objects.create(name="Acme")
+    accounts.set_domains(acme, ["acme.example"])
+    maria = make_user("maria", organization=acme)
+    marco = make_user("marco", organization=acme)
+    globex = Organization.objects.create(name="Globex")
+    pedro = make_user("pedro", organization=globex)
+
+    def make_ticket() -> Ticket:
+        return services.open_ticket(
+            acting_user=alice, requester=maria, team=l1, subject=f"Printer jam {next(_serial)}",
+            body="The printer on floor 2 jams on every page.",
+        )  # fmt: skip
+
+    ticket = make_ticket()
     services.reply(ticket, acting_user=alice, body="Which floor?")
     note = services.add_note(ticket, acting_user=alice, body="INTERNAL-NOTE: fake toner.")
     services.log_call(ticket, acting_user=alice, body="INTERNAL-CALL: she was upset.")
     public_file = _attach(ticket, maria, "jam.txt", b"PUBLIC-FILE")
     internal_file = _attach(ticket, alice, "supplier.txt", b"INTERNAL-FILE")
     assert (public_file.internal, internal_file.internal) == (False, True)
-    other = make_ticket(acting_user=alice, requester=maria, team=teams["L1"])
+    other = make_ticket()
     people = dict(zip(PEOPLE, (None, maria, marco, pedro, alice, bob, carol, ada), strict=True))
     values = {
         "alice": alice.pk,
         "other": other.number,
         "user_id": marco.pk,
         "org_id": acme.pk,
-        "team_id": teams["L1"].pk,
+        "team_id": l1.pk,
         "category_id": Category.objects.create(name="Printers").pk,
         "sara_token": accounts.create_api_token(acting_user=sara, name="hers")[0].pk,
         "calendar_id": BusinessCalendar.objects.create(name="Weekdays").pk,
@@ -875,7 +942,89 @@ def world(ada, alice, bob, sara, carol, maria, marco, pedro, acme, teams, make_t
         ).pk,
         "sara_macro": CannedResponse.objects.create(owner=sara, title="Mine", body="Hers.").pk,
     }
-    return World(people, ticket, other, public_file, internal_file, note, values)
+    return World(
+        people, ticket, other, public_file, internal_file, note, values, teams=teams, sara=sara
+    )
+
+
+@pytest.fixture
+def world(_built_world, db) -> World:
+    """This test's copy of the world; its writes roll back with the test's savepoint."""
+    return copy.deepcopy(_built_world)
+
+
+@pytest.fixture(scope="module")
+def _handler():
+    """One request handler for the module: each new test Client loads every middleware
+    again, WhiteNoise's scan of the static files included (about 10 ms a case)."""
+    return ClientHandler(enforce_csrf_checks=False)  # as the test Client makes it
+
+
+@pytest.fixture
+def api(_handler):
+    """As tests/conftest.py's, on the module's handler."""
+
+    def signed_in(user: User | None = None, token: str | None = None) -> Api:
+        client = Api(user, token)
+        client.client.handler = _handler
+        return client
+
+    return signed_in
+
+
+@pytest.fixture
+def ada(world):
+    return world.people["ada"]
+
+
+@pytest.fixture
+def alice(world):
+    return world.people["alice"]
+
+
+@pytest.fixture
+def bob(world):
+    return world.people["bob"]
+
+
+@pytest.fixture
+def sara(world):
+    return world.sara
+
+
+@pytest.fixture
+def carol(world):
+    return world.people["carol"]
+
+
+@pytest.fixture
+def maria(world):
+    return world.people["maria"]
+
+
+@pytest.fixture
+def marco(world):
+    return world.people["marco"]
+
+
+@pytest.fixture
+def pedro(world):
+    return world.people["pedro"]
+
+
+@pytest.fixture
+def acme(maria):
+    return maria.organization
+
+
+@pytest.fixture
+def globex(pedro):
+    return pedro.organization
+
+
+@pytest.fixture
+def teams(world):
+    return world.teams
 
 
 def _attach(ticket: Ticket, user: User, name: str, content: bytes) -> Attachment:
