@@ -19,6 +19,14 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(VENV)/.installed $@
 
+# The optional extra soporte[semantic] (sentence embeddings), so its tests run too: the
+# CPU build of PyTorch first (this machine keeps torch 2.13.0 on disk; elsewhere use
+# PyTorch's CPU index, PyPI's build pulls in gigabytes of CUDA), then the extra.
+$(VENV)/.installed-semantic: pyproject.toml | $(VENV)/.installed-dev
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[dev,semantic]"
+	touch $@
+
 # Translations are compiled on install and whenever the .po changes, so never stale.
 LOCALE_PO := soporte/locale/es/LC_MESSAGES/django.po
 LOCALE_MO := $(LOCALE_PO:.po=.mo)
@@ -58,10 +66,10 @@ lint: $(VENV)/.installed-dev
 		soporte/mail/outbound.py soporte/training/services.py soporte/evaluations/services.py \
 		soporte/triage/services.py soporte/problems/services.py soporte/assets/indexing.py
 
-test-sqlite: $(VENV)/.installed-dev $(LOCALE_MO) /usr/bin/chromium /usr/sbin/dovecot
+test-sqlite: $(VENV)/.installed-semantic $(LOCALE_MO) /usr/bin/chromium /usr/sbin/dovecot
 	SOPORTE_DATABASE_URL= $(BIN)/python -m pytest -q
 
-test-postgres: $(VENV)/.installed-dev $(LOCALE_MO) /usr/bin/chromium /usr/sbin/dovecot
+test-postgres: $(VENV)/.installed-semantic $(LOCALE_MO) /usr/bin/chromium /usr/sbin/dovecot
 	SOPORTE_DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -q
 
 # The whole suite on SQLite, then on PostgreSQL when it answers on 127.0.0.1:5432.

