@@ -21,7 +21,9 @@ import logging
 import random
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -40,15 +42,54 @@ MAX_BACKOFF = 3600.0
 
 def enqueue(name: str, *args: Any, delay: float = 0) -> Job:
     """Record a run of job `name` with JSON-serialisable `args`, due after `delay` seconds;
-    it runs once the surrounding transaction commits."""
+    it runs once the surrounding transaction commits. Inside `buffered_jobs()` the row is
+    only kept in memory (no pk yet) and written with the others when that block ends."""
     if registry.get(name) is None:
         raise LookupError(f"No background job is registered as {name!r}.")
-    job = Job.objects.create(
-        name=name, args=list(args), run_after=timezone.now() + timedelta(seconds=delay)
-    )
+    job = Job(name=name, args=list(args), run_after=timezone.now() + timedelta(seconds=delay))
+    buffer = _buffer.get()
+    if buffer is not None:
+        buffer.append((job, delay))
+        return job
+    job.save(force_insert=True)
     job_id = job.pk
     transaction.on_commit(lambda: dispatch(job_id, delay))
     return job
+
+
+# Set by buffered_jobs(): the jobs recorded meanwhile, not yet written.
+_buffer: ContextVar[list[tuple[Job, float]] | None] = ContextVar("jobs_buffer", default=None)
+
+
+@contextmanager
+def buffered_jobs() -> Iterator[list[tuple[Job, float]]]:
+    """Jobs enqueued inside are written in one INSERT when the block ends without an
+    error (a batch of work in one transaction: many rows, one statement); identical runs
+    (same name and arguments, no delay) are recorded once, as jobs are idempotent. The
+    caller may drop the tail of the yielded list when the work that queued it is rolled
+    back (a savepoint). Must run inside the transaction whose change calls for them."""
+    buffer: list[tuple[Job, float]] = []
+    token = _buffer.set(buffer)
+    try:
+        yield buffer
+    finally:
+        _buffer.reset(token)
+    flush_jobs(buffer)
+
+
+def flush_jobs(jobs: list[tuple[Job, float]]) -> None:
+    """Write buffered jobs (duplicates once) and dispatch each after the commit."""
+    unique: dict[Any, tuple[Job, float]] = {}
+    for job, delay in jobs:
+        key = (job.name, json.dumps(job.args, sort_keys=True)) if not delay else id(job)
+        unique.setdefault(key, (job, delay))
+    if not unique:
+        return
+    Job.objects.bulk_create([job for job, _delay in unique.values()])
+    if settings.JOBS_MODE == "worker":
+        return  # the worker polls for due rows: nothing to hand over
+    for job, delay in unique.values():
+        transaction.on_commit(partial(dispatch, job.pk, delay))
 
 
 def dispatch(job_id: int, delay: float = 0) -> None:

@@ -49,9 +49,7 @@ def store_raw(
     headers = read_headers(raw)
     message_id = headers["message-id"].strip("<>")
     key = dedupe_key(raw, message_id)
-    # Most mail is new, so the check loads no columns; a copy is loaded when it is one.
-    if RawMessage.objects.filter(dedupe_key=key).exists():
-        return RawMessage.objects.get(dedupe_key=key), False
+    # Most mail is new: no read first; the unique key refuses a copy (below).
     sender = parseaddr(headers["from"])[1].lower()[:254]
     try:
         with transaction.atomic():
@@ -67,6 +65,6 @@ def store_raw(
             )
             process_raw.enqueue(stored.pk)
     except IntegrityError:
-        # Delivered twice at the same moment: the other copy won.
+        # Delivered before (or twice at the same moment): the first copy stands.
         return RawMessage.objects.get(dedupe_key=key), False
     return stored, True

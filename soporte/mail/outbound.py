@@ -348,7 +348,9 @@ def _record(ticket: Ticket, planned: list[_Planned]) -> list[OutboundMail]:
         return []
     default_subject = f"[#{ticket.number}] {ticket.subject}"
     recorded: list[OutboundMail] = []
-    with transaction.atomic():
+    # No savepoint of its own: inside a transaction an error fails the caller's block
+    # (all or nothing as before); each row below has one, for the duplicate case.
+    with transaction.atomic(savepoint=False):
         for plan, address, key in wanted:
             mail_id = new_mail_id(ticket)
             try:
@@ -682,11 +684,24 @@ def deliver_many(outbound_ids: list[int], *, max_attempts: int) -> list[str | OS
                     row.update(last_error=_describe(error))
                     outcomes.append(error)
                 continue
-            row.update(status=OutboundStatus.SENT, sent_at=timezone.now(), last_error="")
+            _mark_sent(outbound_id, attempt)
             outcomes.append("sent")
     finally:
         _drop(connection)
     return outcomes
+
+
+def _mark_sent(outbound_id: int, attempt: int) -> None:
+    """Sent: one plain statement per mail, right after the server took it (the ORM's
+    update costs more than the statement itself, once per mail sent)."""
+    table = OutboundMail._meta.db_table
+    sent_at = db_connection.ops.adapt_datetimefield_value(timezone.now())
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, sent_at = %s, last_error = '' "  # noqa: S608
+            "WHERE id = %s AND attempts = %s",
+            [str(OutboundStatus.SENT), sent_at, outbound_id, attempt],
+        )
 
 
 def _claim_mail(pending: list[OutboundMail]) -> dict[int, OutboundMail]:

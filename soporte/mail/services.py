@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import timedelta
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Count
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -47,52 +52,186 @@ class Refused(ServiceError):
     """The message is kept but not turned into a ticket (policy, rate limit)."""
 
 
+# Messages processed together share one transaction (a savepoint each) and one read of
+# what they all need; their raw bytes are loaded up to this many at a time.
+BATCH_BYTES = 16 * 1024 * 1024
+
+
+@dataclass
+class _Batch:
+    """What the messages of one batch share: their senders' counts of the last hour, the
+    accounts found or created, and the Message-IDs remembered (written at the end)."""
+
+    recent: dict[str, int] = field(default_factory=dict)
+    hour_ago: datetime | None = None
+    accounts: dict[str, User] = field(default_factory=dict)  # lower-case address -> user
+    no_account: set[str] = field(default_factory=set)  # addresses known to have none
+    owners: dict[str, OrganizationDomain | None] = field(default_factory=dict)
+    known: dict[str, int] = field(default_factory=dict)  # mail id -> ticket id
+    # What the message being processed adds, kept only once its savepoint is released.
+    staged_accounts: dict[str, User] = field(default_factory=dict)
+    staged_known: dict[str, int] = field(default_factory=dict)
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("mail_batch", default=None)
+
+
 def process_raw_message(raw_id: int) -> RawMessage | None:
     """Process one stored message if it is still waiting; returns it, or None when it
     was already processed (or another worker holds it)."""
+    processed = process_raw_messages([raw_id])
+    return processed[0] if processed else None
+
+
+def process_raw_messages(raw_ids: Sequence[int]) -> list[RawMessage]:
+    """Process the stored messages still waiting among `raw_ids`, oldest first, in one
+    transaction; returns those processed (done or quarantined).
+
+    1. Lock the rows still pending (PostgreSQL: skipping those another worker holds;
+       SQLite: the write lock is held from BEGIN), and read their senders' counts of
+       the last hour in one query.
+    2. Each message in its own savepoint: parse, thread, write the ticket or reply,
+       record the mail it calls for. A failure rolls back that message alone and
+       quarantines it with the reason.
+    3. Write what the batch collected (Message-IDs, the rows' outcomes, the jobs) and
+       commit. A crash rolls all of it back: the rows are still waiting.
+    """
+    from soporte.jobs.queue import buffered_jobs
+
+    processed: list[RawMessage] = []
+    with transaction.atomic(), buffered_jobs() as jobs:
+        pending = (
+            RawMessage.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=list(raw_ids), status=RawStatus.PENDING)
+            .order_by("id")
+        )
+        sizes = list(pending.values_list("id", "size", "sender"))
+        if not sizes:
+            return []
+        hour_ago = timezone.now() - timedelta(hours=1)
+        senders = {sender for _id, _size, sender in sizes}
+        batch = _Batch(recent=_recent_counts(senders, hour_ago), hour_ago=hour_ago)
+        _read_accounts(batch, senders)
+        token = _batch.set(batch)
+        try:
+            for chunk in _chunks(sizes):
+                rows = RawMessage.objects.filter(pk__in=chunk).select_related("mailbox__team")
+                for raw in rows.order_by("id"):
+                    _process_one(raw, batch, jobs)
+                    processed.append(raw)
+        finally:
+            _batch.reset(token)
+        if batch.known:
+            KnownMessageId.objects.bulk_create(
+                [KnownMessageId(mail_id=m, ticket_id=t) for m, t in batch.known.items()],
+                ignore_conflicts=True,
+            )
+        _save_outcomes(processed)
+    return processed
+
+
+def _read_accounts(batch: _Batch, senders: set[str]) -> None:
+    """The senders' accounts, the oldest for each address (one query)."""
+    wanted = {sender.strip().lower() for sender in senders if sender}
+    if not wanted:
+        return
+    users = User.objects.alias(email_lower=Lower("email")).filter(email_lower__in=wanted)
+    for user in users.order_by("id"):
+        batch.accounts.setdefault(user.email.strip().lower(), user)
+    batch.no_account = wanted - batch.accounts.keys()
+    # The domains of senders without an account: where a new requester belongs.
+    domains = {address.rsplit("@", 1)[-1] for address in batch.no_account if "@" in address}
+    if domains:
+        batch.owners = dict.fromkeys(domains)
+        owned = OrganizationDomain.objects.filter(domain__in=domains)
+        for owner in owned.select_related("organization"):
+            batch.owners[owner.domain] = owner
+
+
+OUTCOME_SQL = (
+    "UPDATE mail_rawmessage SET status = %s, error = %s, ticket_id = %s, message_id = %s, "
+    "processed_at = %s, attempts = %s WHERE id = %s"
+)
+
+
+def _save_outcomes(rows: list[RawMessage]) -> None:
+    """Each row's outcome, in one prepared statement run for all of them."""
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [
+        (str(r.status), r.error, r.ticket_id, r.message_id, adapt(r.processed_at), r.attempts, r.pk)
+        for r in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(OUTCOME_SQL, params)
+
+
+def _chunks(sizes: list[tuple[int, int, str]]) -> Iterator[list[int]]:
+    """The ids in groups of at most BATCH_BYTES of raw mail (at least one each)."""
+    chunk: list[int] = []
+    total = 0
+    for raw_id, size, _sender in sizes:
+        if chunk and total + size > BATCH_BYTES:
+            yield chunk
+            chunk, total = [], 0
+        chunk.append(raw_id)
+        total += size
+    if chunk:
+        yield chunk
+
+
+def _recent_counts(senders: set[str], hour_ago: datetime) -> dict[str, int]:
+    """Messages from each sender received since `hour_ago` (one query)."""
+    senders.discard("")
+    if not senders:
+        return {}
+    rows = (
+        RawMessage.objects.filter(sender__in=senders, received_at__gte=hour_ago)
+        .values_list("sender")
+        .annotate(n=Count("id"))
+    )
+    return dict(rows)
+
+
+def _process_one(raw: RawMessage, batch: _Batch, jobs: list) -> None:
+    """One message of a batch, in its own savepoint; its outcome is set on `raw`."""
     from .parse import ParseError
 
-    with transaction.atomic():
-        raw = (
-            RawMessage.objects.select_for_update(skip_locked=True)
-            .filter(pk=raw_id, status=RawStatus.PENDING)
-            .first()
-        )
-        if raw is None:
-            return None
-        raw.attempts += 1
-        try:
-            # The mail the change calls for (the acknowledgement) is recorded within it.
-            with transaction.atomic(), recording_now():
-                ticket, message_id = _process(raw)
-        except (ParseError, ServiceError) as error:
-            _quarantine(raw, str(getattr(error, "message", error)))
-        except Exception as error:  # noqa: BLE001 - a bug must not lose the message
-            log.exception("Mail %s could not be processed", raw.pk)
-            _quarantine(raw, f"{type(error).__name__}: {error}")
-        else:
-            raw.status, raw.error = RawStatus.DONE, ""
-            raw.ticket, raw.message_id = ticket, message_id
-            raw.processed_at = timezone.now()
-            raw.save(
-                update_fields=["status", "error", "ticket", "message", "processed_at", "attempts"]
-            )
-    return raw
+    raw.attempts += 1
+    queued = len(jobs)
+    batch.staged_accounts, batch.staged_known = {}, {}
+    try:
+        # The mail the change calls for (the acknowledgement) is recorded within it.
+        with transaction.atomic(), recording_now():
+            ticket, message_id = _process(raw)
+    except (ParseError, ServiceError) as error:
+        del jobs[queued:]  # rolled back with the savepoint
+        _quarantine(raw, str(getattr(error, "message", error)))
+    except Exception as error:  # noqa: BLE001 - a bug must not lose the message
+        del jobs[queued:]
+        log.exception("Mail %s could not be processed", raw.pk)
+        _quarantine(raw, f"{type(error).__name__}: {error}")
+    else:
+        batch.accounts.update(batch.staged_accounts)
+        for mail_id, ticket_id in batch.staged_known.items():
+            batch.known.setdefault(mail_id, ticket_id)
+        raw.status, raw.error = RawStatus.DONE, ""
+        raw.ticket, raw.message_id = ticket, message_id
+        raw.processed_at = timezone.now()
 
 
 def _quarantine(raw: RawMessage, reason: str) -> None:
+    """Mark the row quarantined (saved by the caller with the batch)."""
     raw.status, raw.error = RawStatus.QUARANTINED, reason[:2000]
     raw.processed_at = timezone.now()
-    raw.save(update_fields=["status", "error", "processed_at", "attempts"])
 
 
-def process_pending_messages() -> int:
+def process_pending_messages(batch: int = 50) -> int:
     """Every message still waiting, oldest first (at start-up, and periodically)."""
     done = 0
     pending = RawMessage.objects.filter(status=RawStatus.PENDING).order_by("id")
-    for raw_id in pending.values_list("id", flat=True).iterator():
-        if process_raw_message(raw_id) is not None:
-            done += 1
+    ids = list(pending.values_list("id", flat=True))
+    for start in range(0, len(ids), batch):
+        done += len(process_raw_messages(ids[start : start + batch]))
     return done
 
 
@@ -148,9 +287,8 @@ def _process(raw: RawMessage) -> tuple[Ticket | None, int | None]:
                 watchers=_known_people(mail.cc),
                 files=files,
             )
-        first = ticket.messages.order_by("id").values_list("pk", flat=True).first()
         remember_id(mail.message_id, ticket)
-        return ticket, first
+        return ticket, ticket.first_message.pk
     if policy.can_view(sender, ticket):
         message = tickets.reply(
             ticket,
@@ -176,7 +314,13 @@ def _process(raw: RawMessage) -> tuple[Ticket | None, int | None]:
 
 
 def remember_id(mail_id: str, ticket: Ticket) -> None:
-    if mail_id:
+    if not mail_id:
+        return
+    batch = _batch.get()
+    if batch is not None:
+        # Written with the batch; later messages of the batch thread to it meanwhile.
+        batch.staged_known.setdefault(mail_id[:MAX_ID], ticket.pk)
+    else:
         # One INSERT; an id seen before keeps its first ticket.
         KnownMessageId.objects.bulk_create(
             [KnownMessageId(mail_id=mail_id[:MAX_ID], ticket=ticket)], ignore_conflicts=True
@@ -188,13 +332,21 @@ def find_ticket(mail: ParsedMail) -> Ticket | None:
     then by a [#number] subject token the sender may see; else None."""
     ids = [i[:MAX_ID] for i in (mail.in_reply_to, *reversed(mail.references)) if i]
     if ids:
-        known = {
-            k.mail_id: k.ticket
+        known: dict[str, Ticket | int] = {}
+        batch = _batch.get()
+        if batch is not None:
+            # Ids remembered earlier in this batch, not written yet (a row wins over them).
+            known.update((i, batch.known[i]) for i in ids if i in batch.known)
+        known.update(
+            (k.mail_id, k.ticket)
             for k in KnownMessageId.objects.filter(mail_id__in=ids).select_related("ticket")
-        }
+        )
         for mail_id in ids:
             if mail_id in known:
-                return _follow_merges(known[mail_id])
+                found = known[mail_id]
+                if isinstance(found, int):
+                    found = Ticket.objects.get(pk=found)
+                return _follow_merges(found)
     match = TICKET_TOKEN.search(mail.subject)
     if match:
         ticket = Ticket.objects.filter(number=int(match.group(1))).first()
@@ -219,18 +371,30 @@ def sender_user(mail: ParsedMail) -> User:
     address = mail.from_address
     if not address or "@" not in address:
         raise Refused(_("The message has no usable sender address."))
-    user = account_of(address)
+    batch = _batch.get()
+    key = address.strip().lower()
+    user = batch.accounts.get(key) if batch is not None else None
+    if user is None and (batch is None or key not in batch.no_account):
+        user = account_of(address)
+        if user is not None and batch is not None:
+            batch.staged_accounts[key] = user
     if user is not None:
         if not user.is_active:
             raise Refused(_("The sender's account %(address)s is disabled.") % {"address": address})
         return user
-    owner = domain_owner(address)
+    if batch is None:
+        owner = domain_owner(address)
+    else:
+        domain = address.rsplit("@", 1)[-1]
+        if domain not in batch.owners:
+            batch.owners[domain] = domain_owner(address)
+        owner = batch.owners[domain]
     refusal = unknown_sender_refusal(address, owner)
     if refusal:
         raise Refused(refusal)
     name = mail.from_name.strip()
     first, _sep, last = name.partition(" ")
-    return accounts.create_user(
+    user = accounts.create_user(
         acting_user=None,
         username=_free_username(address),
         email=address,
@@ -239,6 +403,9 @@ def sender_user(mail: ParsedMail) -> User:
         last_name=last[:150],
         organization=owner.organization if owner else None,
     )
+    if batch is not None:
+        batch.staged_accounts[key] = user
+    return user
 
 
 def account_of(address: str) -> User | None:
@@ -310,7 +477,14 @@ def _text(mail: ParsedMail, dropped: list[str]) -> str:
 
 
 def _check_rate(raw: RawMessage, mail: ParsedMail) -> None:
-    if over_hourly_limit(raw.sender, exclude=raw.pk):
+    batch = _batch.get()
+    if batch is not None and batch.hour_ago is not None:
+        # The batch read the counts once; this message itself is not counted.
+        recent = batch.recent.get(raw.sender, 0) - (raw.received_at >= batch.hour_ago)
+        over = bool(raw.sender) and recent >= settings.MAIL_SENDER_LIMIT_PER_HOUR
+    else:
+        over = over_hourly_limit(raw.sender, exclude=raw.pk)
+    if over:
         raise Refused(
             _("%(address)s sent more than %(limit)s messages in an hour; held as a mail storm.")
             % {"address": raw.sender, "limit": settings.MAIL_SENDER_LIMIT_PER_HOUR}

@@ -5,14 +5,15 @@ from __future__ import annotations
 from soporte.jobs.registry import job
 
 
-@job("mail.process_raw", max_attempts=3)
-def process_raw(raw_id: int) -> None:
-    """Turn a stored message into a ticket or a reply. Idempotent: a message already
-    processed (or being processed by another worker) is left alone; one that cannot be
-    processed goes to the quarantine, not to a retry."""
-    from .services import process_raw_message
+@job("mail.process_raw", max_attempts=3, batched=True)
+def process_raw(calls: list[list[int]]) -> None:
+    """Turn stored messages into tickets or replies (each run names one; the runs a
+    worker claims together share one transaction, a savepoint each). Idempotent: a
+    message already processed (or being processed by another worker) is left alone; one
+    that cannot be processed goes to the quarantine, not to a retry."""
+    from .services import process_raw_messages
 
-    process_raw_message(raw_id)
+    process_raw_messages([args[0] for args in calls])
 
 
 @job("mail.notify_change")

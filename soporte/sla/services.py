@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from copy import deepcopy
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -99,8 +100,9 @@ def apply_change(ticket: Ticket, events: Sequence[TicketEvent]) -> SlaClock | No
         sla.refresh(clock, ticket, chosen)
         clock.save(force_insert=True)
         return clock
-    found = SlaClock.objects.filter(ticket=ticket).select_related("policy__calendar").first()
+    found = _load_clock(ticket)
     reselect = found is None
+    loaded = _state(found) if found is not None else None
     # A ticket older than the SLA area starts counting now.
     clock = found if found is not None else SlaClock(ticket=ticket, tier_since=now)
     chosen = clock.policy
@@ -125,8 +127,33 @@ def apply_change(ticket: Ticket, events: Sequence[TicketEvent]) -> SlaClock | No
     else:
         sla.resume(clock, now)
     sla.refresh(clock, ticket, chosen)
-    clock.save()
+    if loaded is None or _state(clock) != loaded:
+        clock.save()  # most changes (a requester's reply, no policy) leave it as it was
     return clock
+
+
+def _load_clock(ticket: Ticket) -> SlaClock | None:
+    """The ticket's clock with its policy, taken from the cached active policies when
+    it is one of them (one plain query instead of a three-table join)."""
+    found = next(iter(SlaClock.objects.filter(ticket_id=ticket.pk)), None)
+    if found is None or found.policy_id is None:
+        return found
+    policy = next((p for p in active_policies() if p.pk == found.policy_id), None)
+    if policy is None:  # no longer active: read as it is now
+        return SlaClock.objects.select_related("policy__calendar").get(pk=found.pk)
+    found.policy = policy
+    return found
+
+
+def _state(clock: SlaClock) -> tuple:
+    """The clock's stored values but its timestamp: whether a save would change it
+    (lists copied, so a change made in place still shows)."""
+    return tuple(deepcopy(getattr(clock, name)) for name in _CLOCK_FIELDS)
+
+
+_CLOCK_FIELDS = tuple(
+    f.attname for f in SlaClock._meta.concrete_fields if f.name not in ("ticket", "updated_at")
+)
 
 
 def _reset(clock: SlaClock, target: str) -> None:

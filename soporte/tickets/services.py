@@ -257,6 +257,7 @@ def open_ticket(
         body_text=text,
         body_html=html,
     )
+    ticket.first_message = first  # callers need it; not a field (no query to find it)
     change = _Change(ticket, acting_user)
     change.record(
         EventKind.CREATED,

@@ -104,3 +104,39 @@ def test_a_batched_kind_called_directly_returns_its_result_or_raises():
     assert together(5) == "ok 5"
     with pytest.raises(OSError, match="try later"):
         together(99)
+
+
+def test_jobs_recorded_in_a_buffered_block_are_written_in_one_insert_once_each():
+    from django.db import transaction
+
+    with (
+        transaction.atomic(),
+        CaptureQueriesContext(connection) as queries,
+        queue.buffered_jobs(),
+    ):
+        single.enqueue(1)
+        single.enqueue(1)  # the same run again: recorded once
+        single.enqueue(2)
+        single.enqueue(1, delay=60)  # a delayed run is its own
+        assert not Job.objects.exists()  # nothing written yet
+
+    inserts = [q for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 1
+    rows = sorted((j.args, j.run_after > j.created_at) for j in Job.objects.all())
+    assert rows == [([1], False), ([1], True), ([2], False)]
+
+
+def test_a_buffered_block_that_fails_writes_no_job_and_a_dropped_tail_is_not_written():
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic(), queue.buffered_jobs():
+        single.enqueue(1)
+        raise RuntimeError("the change failed")
+    assert not Job.objects.exists()
+
+    with transaction.atomic(), queue.buffered_jobs() as jobs:
+        single.enqueue(1)
+        kept = len(jobs)
+        single.enqueue(2)  # queued by work rolled back to a savepoint
+        del jobs[kept:]
+    assert list(Job.objects.values_list("args", flat=True)) == [[1]]

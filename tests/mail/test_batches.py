@@ -1,0 +1,106 @@
+"""Stored mail is processed in batches: one transaction, a savepoint per message, one read
+of what the batch shares; a failing message is quarantined alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from soporte.jobs.models import Job
+from soporte.mail import services
+from soporte.mail.inbound import store_raw
+from soporte.mail.models import KnownMessageId, OutboundMail, RawMessage, RawStatus
+from soporte.tickets.models import Ticket
+
+from .test_processing import mail
+
+pytestmark = pytest.mark.django_db
+
+
+def stored(*raws: bytes) -> list[int]:
+    return [store_raw(raw, source="api")[0].pk for raw in raws]
+
+
+def test_a_batch_opens_a_ticket_per_new_message_and_threads_replies_within_it(acme):
+    ids = stored(
+        mail(subject="Printer broken", msgid="<one@acme.example>"),
+        mail(subject="VPN down", sender="Pedro <pedro@acme.example>"),
+        mail(subject="Re: Printer broken", body="Still.",
+             headers={"In-Reply-To": "<one@acme.example>"}),
+    )  # fmt: skip
+
+    processed = services.process_raw_messages(ids)
+
+    assert [raw.pk for raw in processed] == ids
+    rows = list(RawMessage.objects.filter(pk__in=ids).order_by("id"))
+    assert [raw.status for raw in rows] == [RawStatus.DONE] * 3, [r.error for r in rows]
+    assert rows[2].ticket_id == rows[0].ticket_id != rows[1].ticket_id
+    assert Ticket.objects.count() == 2
+    assert rows[0].ticket.messages.count() == 2
+    assert rows[2].message.body_text == "Still."
+    # The Message-IDs remembered at the end of the batch thread later mail too.
+    assert KnownMessageId.objects.filter(mail_id="one@acme.example").exists()
+    assert OutboundMail.objects.filter(kind="ack").count() == 2
+    # One sending job per acknowledgement, written with the batch.
+    assert Job.objects.filter(name="mail.send_outbound").count() == 2
+
+
+def test_a_failing_message_is_quarantined_alone_and_its_jobs_rolled_back(acme, monkeypatch):
+    ids = stored(mail(subject="first"), mail(subject="breaks"), mail(subject="third"))
+    real = services.tickets.open_ticket
+
+    def failing(**kwargs):
+        ticket = real(**kwargs)  # written, with its jobs queued, then the failure
+        if kwargs["subject"] == "breaks":
+            raise RuntimeError("disk full")
+        return ticket
+
+    monkeypatch.setattr(services.tickets, "open_ticket", failing)
+
+    services.process_raw_messages(ids)
+
+    rows = list(RawMessage.objects.filter(pk__in=ids).order_by("id"))
+    assert [raw.status for raw in rows] == [
+        RawStatus.DONE, RawStatus.QUARANTINED, RawStatus.DONE,
+    ]  # fmt: skip
+    assert "disk full" in rows[1].error
+    assert sorted(Ticket.objects.values_list("subject", flat=True)) == ["first", "third"]
+    indexed = {args[0] for args in Job.objects.filter(name="search.index_tickets").values_list(
+        "args", flat=True)}  # fmt: skip
+    assert indexed == {rows[0].ticket_id, rows[2].ticket_id}
+    assert OutboundMail.objects.count() == 2
+
+
+def test_a_batch_reads_senders_and_rate_counts_once_not_per_message(acme, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.MAIL_SENDER_LIMIT_PER_HOUR = 100
+    one = stored(mail(subject="warm-up"))
+    services.process_raw_messages(one)  # Maria has an account now
+    ids = stored(*(mail(subject=f"request {i}") for i in range(5)))
+
+    with CaptureQueriesContext(connection) as queries:
+        services.process_raw_messages(ids)
+
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert sum('COUNT("mail_rawmessage"."id")' in s for s in sql) == 1
+    assert sum('LOWER("accounts_user"."email")' in s for s in sql) == 1
+    assert RawMessage.objects.filter(pk__in=ids, status=RawStatus.DONE).count() == 5
+
+
+def test_the_hourly_limit_holds_within_one_batch(acme, settings):
+    settings.MAIL_SENDER_LIMIT_PER_HOUR = 2
+    ids = stored(*(mail(subject=f"storm {i}") for i in range(3)))
+
+    services.process_raw_messages(ids)
+
+    statuses = list(RawMessage.objects.filter(pk__in=ids).values_list("status", flat=True))
+    # Each of the three sees two others from the same sender in the hour.
+    assert statuses == [RawStatus.QUARANTINED] * 3
+
+
+def test_messages_already_processed_are_left_alone(acme):
+    ids = stored(mail())
+    assert len(services.process_raw_messages(ids)) == 1
+    assert services.process_raw_messages(ids) == []
+    assert Ticket.objects.count() == 1
