@@ -625,18 +625,18 @@ VECTOR_CACHE_SIZE = 5000
 
 
 def _vectors_for(keys: list[tuple[int, str]]) -> list[Any]:
-    missing = [key for key in keys if key not in _VECTORS]
+    found = {key: _VECTORS[key] for key in keys if key in _VECTORS}
+    missing = [key for key in keys if key not in found]
     if missing:
         matrix = ml.vectors([text for _pk, text in missing])
-        for index, key in enumerate(missing):
-            _VECTORS[key] = matrix.getrow(index)
-        while len(_VECTORS) > VECTOR_CACHE_SIZE:
-            _VECTORS.popitem(last=False)
-    found = []
+        found.update((key, matrix.getrow(index)) for index, key in enumerate(missing))
+    # Refresh and evict after reading: evicting first could drop a key this call needs.
     for key in keys:
+        _VECTORS[key] = found[key]
         _VECTORS.move_to_end(key)
-        found.append(_VECTORS[key])
-    return found
+    while len(_VECTORS) > VECTOR_CACHE_SIZE:
+        _VECTORS.popitem(last=False)
+    return [found[key] for key in keys]
 
 
 def _arrivals(rows: Sequence[Mapping[str, Any]]) -> list[ml.Arrival]:

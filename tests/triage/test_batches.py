@@ -158,3 +158,15 @@ def test_rarest_words_are_chosen_by_the_models_document_frequencies(trained):
     # A word the history never had counts as the rarest; typed order is kept.
     assert "zyxwv" in rare.words and len(rare.words) == 2
     assert list(rare.words) == [w for w in query.words if w in rare.words]
+
+
+def test_a_window_larger_than_the_vector_cache_is_vectorised_whole(monkeypatch):
+    from soporte.triage import services
+
+    monkeypatch.setattr(services, "VECTOR_CACHE_SIZE", 3)
+    monkeypatch.setattr(services, "_VECTORS", services.OrderedDict())
+    keys = [(pk, f"printer {pk} jams") for pk in range(1, 6)]
+    assert len(services._vectors_for(keys[:2])) == 2
+    vectors = services._vectors_for(keys)  # two cached, three new, cache holds three
+    assert len(vectors) == 5 and len(services._VECTORS) == 3
+    assert (vectors[0] != services.ml.vectors([keys[0][1]]).getrow(0)).nnz == 0
