@@ -228,7 +228,7 @@ def _update(pk: int, values: dict[str, Any]) -> None:
     """UPDATE one asset's columns, values prepared by their fields (JSON, datetimes):
     what QuerySet.update does, without compiling a query."""
     meta = Asset._meta
-    fields = [meta.get_field(name) for name in values]
+    fields: list[Any] = [meta.get_field(name) for name in values]
     table = connection.ops.quote_name(meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -373,7 +373,7 @@ def _create(values: dict[str, Any], chassis: str, token: EnrollmentToken, now: d
 def _insert(asset: Asset) -> None:
     """INSERT a new asset as save() would (defaults, auto_now_add), without its query
     compiling and signals (no receiver listens for assets)."""
-    fields = [f for f in Asset._meta.concrete_fields if not f.primary_key]
+    fields: list[Any] = [f for f in Asset._meta.concrete_fields if not f.primary_key]
     ops = connection.ops
     params = [f.get_db_prep_save(f.pre_save(asset, True), connection) for f in fields]
     with connection.cursor() as cursor:
@@ -427,7 +427,7 @@ def _sync_software(
             ids = _products(added)
             # The asset, the source and the time are the same for every row: bound
             # once, only product and version per row.
-            constants = [
+            constants: list[Any] = [
                 asset.pk,
                 Source.AGENT.value,
                 connection.ops.adapt_datetimefield_value(now),
@@ -444,7 +444,7 @@ def _sync_software(
                 # Multi-row VALUES: one statement per 500 packages, not one each.
                 for start in range(0, len(added), 500):
                     chunk = added[start : start + 500]
-                    params = list(constants)
+                    params: list[Any] = list(constants)
                     for key in chunk:
                         params += (ids[key], wanted[key])
                     values = ", ".join(["(%s, %s)"] * len(chunk))

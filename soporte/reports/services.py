@@ -23,6 +23,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection
@@ -124,7 +125,7 @@ def _rollups(filters: Filters) -> QuerySet[DailyRollup]:
 
 
 def _open_tickets(filters: Filters) -> QuerySet[Ticket]:
-    active = Q(status__in=ACTIVE_STATUSES)
+    active: Any = Q(status__in=ACTIVE_STATUSES)
     if connection.vendor == "sqlite":
         # SQLite's statistics know how many statuses there are, not that the open ones
         # are few: without the hint it scans every ticket instead of the status index.
@@ -228,13 +229,13 @@ def _sums(filters: Filters) -> tuple[dict[date, dict[str, int]], dict[str, list[
     facet = _facet(filters)
     if facet is None:
         rows = _rollups(filters)
-        per_day = {
-            r["day"]: r
+        per_day: dict[date, dict[str, Any]] = {
+            r["day"]: dict(r)
             for r in rows.values("day").annotate(**{c: Sum(c) for c in names}).order_by()
         }
         small = _grouped(rows, "channel", "tier", "team_id")
         people = _grouped(rows, "category_id", "agent_id")
-        by = {
+        by: dict[str, list[dict[str, Any]]] = {
             "channel": _collapse(small, "channel"),
             "tier": _collapse(small, "tier"),
             "team_id": _collapse(small, "team_id"),
@@ -246,20 +247,21 @@ def _sums(filters: Filters) -> tuple[dict[date, dict[str, int]], dict[str, list[
     rollups.refresh_stale()  # the days changed since they were last derived
     fdim, fval = facet
     span = {"fdim": fdim, "fval": fval, "day__gte": filters.start, "day__lte": filters.end}
-    per_day = {r["day"]: r for r in DaySeries.objects.filter(**span).values("day", *names)}
-    by: dict[str, list[dict]] = {dim: [] for dim in GROUPS}
+    per_day = {r["day"]: dict(r) for r in DaySeries.objects.filter(**span).values("day", *names)}
+    by = {dim: [] for dim in GROUPS}
     found = (
         DayFacet.objects.filter(**span)
         .values("gdim", "gval")
         .annotate(**{f"s_{name}": Sum(name) for name in FACET_COLUMNS})
         .order_by()
     )
-    for group in found:
+    for row in found:
+        group: dict[str, Any] = dict(row)
         dim, value = group.pop("gdim"), group.pop("gval")
         group[dim] = value if dim in ("channel", "tier") else int(value)
         by[dim].append(group)
     for dim, groups in by.items():
-        groups.sort(key=lambda g, d=dim: g[d])
+        groups.sort(key=itemgetter(dim))
     return per_day, by
 
 
@@ -286,12 +288,13 @@ def metrics(filters: Filters, *, now: datetime | None = None) -> dict[str, Any]:
         ages[f"a{index}"] = Count("pk", filter=condition)
     backlog = dict.fromkeys(ages, 0)
     workload = {}
-    for group in (
+    open_groups: Any = (
         _open_tickets(filters)
         .values(agent=Coalesce("assignee_id", 0))
         .annotate(n=Count("pk"), **ages)
         .order_by()
-    ):
+    )
+    for group in open_groups:
         for name in backlog:
             backlog[name] += group[name]
         if group["agent"]:

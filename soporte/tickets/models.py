@@ -112,6 +112,8 @@ class Counter(models.Model):
 
 
 class Ticket(models.Model):
+    # Set by services.open_ticket on the ticket it returns (no query to find it); not a field.
+    first_message: Message
     number = models.PositiveIntegerField(_("number"), unique=True, editable=False)
     subject = models.CharField(_("subject"), max_length=250)
     status = models.CharField(

@@ -23,9 +23,8 @@ def rank(text: str, candidates: Sequence[str], words: Sequence[float] | None = N
     if not candidates:
         return []
     if words is None:
-        words = ml.similarities(ml.vectors([text]), ml.vectors(candidates))
-    if not available():
+        words = [float(s) for s in ml.similarities(ml.vectors([text]), ml.vectors(candidates))]
+    meaning = search_semantic.closeness(text, candidates)
+    if meaning is None:
         return [float(s) for s in words]
-    vectors = embed([text, *candidates])
-    meaning = vectors[1:] @ vectors[0]
-    return [float(0.5 * m + 0.5 * w) for m, w in zip(meaning, words, strict=True)]
+    return [0.5 * m + 0.5 * float(w) for m, w in zip(meaning, words, strict=True)]

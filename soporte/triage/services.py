@@ -372,7 +372,7 @@ def _write_suggestions(
                 value=guess.value,
                 label=guess.label[:200],
                 confidence=guess.confidence,
-                model_version=version,
+                model_version=version or 0,  # guesses come only from a loaded model
             )
         )
     Suggestion.objects.bulk_create(written)
@@ -753,8 +753,8 @@ def _detect_storms(found: Sequence[Ticket], config: TriageSettings) -> dict[int,
                 continue
             try:
                 with transaction.atomic():
-                    members = [arrivals[position[pk]].at for pk in storm.members]
-                    incident = _open_incident(ticket, storm, members)
+                    times = [arrivals[position[pk]].at for pk in storm.members]
+                    incident = _open_incident(ticket, storm, times)
                     _open_problem(incident, list(storm.members))
                     _link(incident, list(storm.members), config)
                     _announce(incident, ticket)
