@@ -972,44 +972,19 @@ def api(_handler):
     return signed_in
 
 
-@pytest.fixture
-def ada(world):
-    return world.people["ada"]
+def _person(name: str):
+    """The conftest fixture of that name, answered from the module's world."""
+    return pytest.fixture(name=name)(lambda world: world.people[name])
 
 
-@pytest.fixture
-def alice(world):
-    return world.people["alice"]
-
-
-@pytest.fixture
-def bob(world):
-    return world.people["bob"]
+ada, alice, bob, carol, maria, marco, pedro = (
+    _person(name) for name in ("ada", "alice", "bob", "carol", "maria", "marco", "pedro")
+)
 
 
 @pytest.fixture
 def sara(world):
     return world.sara
-
-
-@pytest.fixture
-def carol(world):
-    return world.people["carol"]
-
-
-@pytest.fixture
-def maria(world):
-    return world.people["maria"]
-
-
-@pytest.fixture
-def marco(world):
-    return world.people["marco"]
-
-
-@pytest.fixture
-def pedro(world):
-    return world.people["pedro"]
 
 
 @pytest.fixture
