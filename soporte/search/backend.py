@@ -20,7 +20,7 @@ from .models import Document
 from .text import Query
 
 # Columns a re-indexed document may change; (kind, object_id) identifies it.
-_UPDATE_FIELDS = ["ticket", "internal", "title", "body", "updated_at"]
+_UPDATE_FIELDS = ["ticket", "organization", "internal", "title", "body", "updated_at"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,10 @@ class Scope:
     # Sees many tickets (an agent, an organization's lead): a hint that a broad search
     # is cheaper answered from the newest documents first; never a permission.
     broad: bool = False
+    # Sees every ticket of this organization (an organization's lead): those documents
+    # are allowed by their organization_id column, and `tickets_sql` selects only the
+    # other tickets they see (their own in other organizations, usually none).
+    organization_id: int | None = None
 
 
 class Backend(ABC):

@@ -16,8 +16,9 @@ from .models import Document
 from .text import Query, fts5_match, index_text
 
 # As in migrations/0001_initial.py; 0002 makes the covering index
-# search_document_scope on (id, ticket_id, internal). `rank` is bm25 with a match in the
-# title (a ticket's subject) counting four times one in the body.
+# search_document_scope on (id, ticket_id, internal), 0005 adds organization_id. `rank`
+# is bm25 with a match in the title (a ticket's subject) counting four times one in the
+# body.
 CREATE = [
     "CREATE VIRTUAL TABLE search_document_fts USING fts5("
     "title, body, tokenize = 'unicode61 remove_diacritics 2')",
@@ -87,10 +88,19 @@ class Fts5Backend(Backend):
         # probing that index once per listed ticket. MIN() makes SQLite take the bare
         # column d.id from the best row. Only SQL written here or compiled by Django;
         # every value is a parameter.
+        # An organization's lead: the document's own organization_id (in that index)
+        # allows it before the list of their other tickets is consulted.
+        allowed_params = list(scope.params)
         if scope.agent:
             allowed = f"EXISTS ({scope.tickets_sql})"
-        else:
+        elif scope.organization_id is None:
             allowed = f"+d.ticket_id IN ({scope.tickets_sql}) AND NOT +d.internal"
+        else:
+            allowed = (
+                f"(+d.organization_id = %s OR +d.ticket_id IN ({scope.tickets_sql}))"
+                " AND NOT +d.internal"
+            )
+            allowed_params = [scope.organization_id, *allowed_params]
         sql = f"""
             SELECT d.ticket_id, d.id, MIN(m.rank) AS score
             FROM (SELECT rowid, rank FROM search_document_fts
@@ -101,7 +111,7 @@ class Fts5Backend(Backend):
             ORDER BY score, d.ticket_id DESC
             LIMIT %s OFFSET %s
         """  # noqa: S608
-        params = [fts5_match(query), after_id, *scope.params, limit, offset]
+        params = [fts5_match(query), after_id, *allowed_params, limit, offset]
         with self.connection.cursor() as cursor:
             cursor.execute(sql, params)
             # bm25 is lower for better matches; the interface says higher is better.

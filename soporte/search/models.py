@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from soporte.accounts.models import Organization
 from soporte.tickets.models import Ticket
 
 
@@ -36,6 +37,20 @@ class Document(models.Model):
         db_constraint=False,
         related_name="+",
     )
+    # The ticket's organization, copied when the documents are written (and corrected
+    # when the ticket moves): an organization's searches filter on this indexed column
+    # beside the full-text match instead of joining tickets. Search results are still
+    # checked against policy.visible_tickets, so a copy not yet corrected hides nothing
+    # it should not show.
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        db_index=False,  # Meta.indexes: created after the migration's backfill
+        related_name="+",
+    )
     # Internal notes and calls: found by agents only.
     internal = models.BooleanField(default=False)
     title = models.CharField(max_length=300, blank=True)
@@ -46,6 +61,7 @@ class Document(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["kind", "object_id"], name="search_document_unique")
         ]
+        indexes = [models.Index(fields=["organization"], name="search_document_org")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.object_id}"

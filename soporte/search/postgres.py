@@ -135,17 +135,29 @@ class PostgresBackend(Backend):
         with the GIN matches (BitmapAnd) and read only the documents that pass both,
         rather than every document of every listed ticket (True: listed so). Past
         that (an organization's lead), the probes of the ticket index cost more than
-        they save: a subquery, planned as before. None when they see no ticket."""
+        they save: a subquery, planned as before. An organization's lead's documents are
+        allowed by their organization_id, whose btree index the planner intersects with
+        the GIN matches the same way (True too); their few other tickets are listed.
+        None when they see no ticket."""
         with self.connection.cursor() as cursor:
             cursor.execute(f"{scope.tickets_sql} LIMIT %s", [*scope.params, _MAX_LISTED + 1])
             ids = [row[0] for row in cursor]
-        if not ids:
+        organization = scope.organization_id
+        if not ids and organization is None:
             return None
         listed = len(ids) <= _MAX_LISTED
-        if listed:
-            allowed, allowed_params = "d.ticket_id = ANY(%s)", [ids]
+        allowed_params: list
+        if not ids:
+            allowed, allowed_params = "d.organization_id = %s", [organization]
         else:
-            allowed, allowed_params = f"d.ticket_id IN ({scope.tickets_sql})", list(scope.params)
+            if listed:
+                allowed, allowed_params = "d.ticket_id = ANY(%s)", [ids]
+            else:
+                allowed = f"d.ticket_id IN ({scope.tickets_sql})"
+                allowed_params = list(scope.params)
+            if organization is not None:
+                allowed = f"(d.organization_id = %s OR {allowed})"
+                allowed_params = [organization, *allowed_params]
         # DISTINCT ON keeps each ticket's best document.
         sql = f"""
             SELECT ticket_id, id, score FROM (

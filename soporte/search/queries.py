@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from soporte.accounts import policy
 from soporte.accounts.models import User
 from soporte.lib.errors import InvalidInput
-from soporte.tickets.models import Ticket
 
 from .backend import Hit, Scope, get_backend
 from .models import Document
@@ -72,18 +71,24 @@ def scope_for(user: User) -> Scope | None:
     nothing (nobody signed in, a disabled account).
 
     Agents see most tickets: each matching document's ticket is checked by its key,
-    rather than all their tickets listed first. Requesters see few: listed once."""
+    rather than all their tickets listed first. Requesters see few: listed once. An
+    organization's lead sees all of its tickets (accounts.policy): those are allowed by
+    the documents' own organization column, and only their other tickets are listed."""
     visible = policy.visible_tickets(user).order_by()
     if visible.query.is_empty():
         return None
+    organization_id = None
     if user.is_agent:
         visible = visible.filter(pk=RawSQL("d.ticket_id", ()))
+    elif user.organization_id and user.sees_organization_tickets:
+        organization_id = user.organization_id
+        visible = visible.exclude(organization_id=organization_id)
     try:
         sql, params = visible.values("pk").query.sql_with_params()
     except EmptyResultSet:
         return None
     broad = user.is_agent or bool(user.organization_id and user.sees_organization_tickets)
-    return Scope(sql, params, agent=user.is_agent, broad=broad)
+    return Scope(sql, params, agent=user.is_agent, broad=broad, organization_id=organization_id)
 
 
 def ticket_hits(query: Query, scope: Scope, *, limit: int, offset: int) -> list[Hit]:
@@ -127,8 +132,12 @@ def search_tickets(user: User, text: str, *, limit: int = 20, offset: int = 0) -
         return SearchPage(items=[], next_offset=None)
     hits = ticket_hits(query, scope, limit=limit + 1, offset=offset)
     more, hits = len(hits) > limit, hits[:limit]
-    tickets = Ticket.objects.only("number", "subject", "status", "updated_at").in_bulk(
-        [hit.ticket_id for hit in hits]
+    # Through the policy again: a document's organization copied before its ticket
+    # moved (indexed after the commit) must not show the ticket to the old organization.
+    tickets = (
+        policy.visible_tickets(user)
+        .only("number", "subject", "status", "updated_at")
+        .in_bulk([hit.ticket_id for hit in hits])
     )
     documents = Document.objects.only("kind", "title", "body").in_bulk(
         [hit.document_id for hit in hits]

@@ -46,6 +46,7 @@ def _document(
     object_id: int,
     *,
     ticket_id: int | None,
+    organization_id: int | None = None,
     internal: bool = False,
     title: str = "",
     body: str = "",
@@ -55,6 +56,7 @@ def _document(
         kind=kind,
         object_id=object_id,
         ticket_id=ticket_id,
+        organization_id=organization_id,
         internal=internal,
         title=title[:300],
         body=body[:MAX_BODY],
@@ -109,12 +111,13 @@ def index_tickets(ticket_ids: Iterable[int]) -> Changes:
     3. Messages without a document are indexed; documents of messages whose internal
        flag or ticket changed (a merge) are corrected; documents of messages no longer
        on their ticket, or now serving as its description, are removed.
+    4. The documents of a ticket that moved to another organization get its new one.
     """
     ids = sorted(set(ticket_ids))
     tickets = {
         row["id"]: row
         for row in Ticket.objects.filter(pk__in=ids).values(
-            "id", "subject", "resolution", "merged_into_id", "updated_at"
+            "id", "subject", "resolution", "merged_into_id", "organization_id", "updated_at"
         )
     }
     gone = [pk for pk in ids if pk not in tickets or tickets[pk]["merged_into_id"] is not None]
@@ -124,6 +127,7 @@ def index_tickets(ticket_ids: Iterable[int]) -> Changes:
             Q(kind=Kind.TICKET, object_id__in=gone) | Q(kind=Kind.MESSAGE, ticket_id__in=gone)
         ).delete()
     live = [pk for pk in ids if pk not in gone]
+    live_set = set(live)
     if not live:
         return Changes(removed=removed)
 
@@ -145,18 +149,26 @@ def index_tickets(ticket_ids: Iterable[int]) -> Changes:
         for row in Document.objects.filter(
             Q(kind=Kind.MESSAGE)
             & (Q(ticket_id__in=live) | Q(object_id__in=[*others, *descriptions.values()]))
-        ).values("id", "object_id", "ticket_id", "internal")
+        ).values("id", "object_id", "ticket_id", "organization_id", "internal")
     }
     new = [pk for pk in others if pk not in existing]
     texts = dict(
         Message.objects.filter(pk__in=[*descriptions.values(), *new]).values_list("id", "body_text")
     )
-    current = {
-        row["object_id"]: (row["title"], row["body"])
-        for row in Document.objects.filter(kind=Kind.TICKET, object_id__in=live).values(
-            "object_id", "title", "body"
-        )
+    current: dict[int, tuple[str, str]] = {}
+    # Tickets whose documents carry another organization than the ticket's.
+    moved_org = {
+        row["ticket_id"]
+        for row in existing.values()
+        if row["ticket_id"] in live_set
+        and row["organization_id"] != tickets[row["ticket_id"]]["organization_id"]
     }
+    for doc in Document.objects.filter(kind=Kind.TICKET, object_id__in=live).values(
+        "object_id", "title", "body", "organization_id"
+    ):
+        current[doc["object_id"]] = (doc["title"], doc["body"])
+        if doc["organization_id"] != tickets[doc["object_id"]]["organization_id"]:
+            moved_org.add(doc["object_id"])
     writes: list[Document] = []
     for ticket_id in live:
         ticket = tickets[ticket_id]
@@ -168,6 +180,7 @@ def index_tickets(ticket_ids: Iterable[int]) -> Changes:
                     Kind.TICKET,
                     ticket_id,
                     ticket_id=ticket_id,
+                    organization_id=ticket["organization_id"],
                     title=title,
                     body=body,
                     updated_at=ticket["updated_at"],
@@ -182,6 +195,7 @@ def index_tickets(ticket_ids: Iterable[int]) -> Changes:
                 Kind.MESSAGE,
                 pk,
                 ticket_id=ticket_id,
+                organization_id=tickets[ticket_id]["organization_id"],
                 internal=internal,
                 body=texts[pk],
                 updated_at=created,
@@ -191,8 +205,18 @@ def index_tickets(ticket_ids: Iterable[int]) -> Changes:
     for pk, row in existing.items():
         if pk in others and (row["ticket_id"], row["internal"]) != others[pk][:2]:
             moved += Document.objects.filter(pk=row["id"]).update(
-                ticket_id=others[pk][0], internal=others[pk][1]
+                ticket_id=others[pk][0],
+                internal=others[pk][1],
+                organization_id=tickets[others[pk][0]]["organization_id"],
             )
+    # One UPDATE per organization moved to, all of those tickets' documents at once.
+    by_org: dict[int | None, list[int]] = {}
+    for ticket_id in sorted(moved_org):
+        by_org.setdefault(tickets[ticket_id]["organization_id"], []).append(ticket_id)
+    for organization_id, ids_moved in by_org.items():
+        moved += Document.objects.filter(ticket_id__in=ids_moved).update(
+            organization_id=organization_id
+        )
     stale = [row["id"] for pk, row in existing.items() if pk not in others]
     if stale:
         removed += Document.objects.filter(pk__in=stale).delete()[0]
@@ -212,7 +236,7 @@ def remove_ticket(ticket_id: int) -> int:
 def _ticket_documents(ticket_ids: list[int]) -> Iterator[Document]:
     """The documents of these tickets, built from the database in two queries."""
     tickets = Ticket.objects.filter(pk__in=ticket_ids, merged_into__isnull=True).values_list(
-        "id", "subject", "resolution", "updated_at"
+        "id", "subject", "resolution", "organization_id", "updated_at"
     )
     messages: dict[int, list[tuple[Any, ...]]] = {}
     rows = (
@@ -222,13 +246,14 @@ def _ticket_documents(ticket_ids: list[int]) -> Iterator[Document]:
     )
     for row in rows:
         messages.setdefault(row[0], []).append(row)
-    for ticket_id, subject, resolution, updated_at in tickets:
+    for ticket_id, subject, resolution, organization_id, updated_at in tickets:
         conversation = messages.get(ticket_id, [])
         description = next((row for row in conversation if not row[2]), None)
         yield _document(
             Kind.TICKET,
             ticket_id,
             ticket_id=ticket_id,
+            organization_id=organization_id,
             title=subject,
             body=_ticket_body(description[3] if description else "", resolution),
             updated_at=updated_at,
@@ -239,6 +264,7 @@ def _ticket_documents(ticket_ids: list[int]) -> Iterator[Document]:
                     Kind.MESSAGE,
                     pk,
                     ticket_id=ticket_id,
+                    organization_id=organization_id,
                     internal=internal,
                     body=text,
                     updated_at=created,
