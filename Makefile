@@ -56,7 +56,7 @@ run: $(VENV)/.installed $(LOCALE_MO)
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check soporte tests bench agent
 	$(BIN)/ruff format --check soporte tests bench agent
-	$(BIN)/mypy soporte/lib soporte/accounts/services.py soporte/tickets/services.py soporte/jobs/queue.py soporte/jobs/services.py soporte/jobs/registry.py soporte/jobs/worker.py soporte/sla/calendar.py soporte/sla/clock.py soporte/sla/services.py soporte/search/services.py soporte/search/text.py \
+	$(BIN)/mypy soporte/lib soporte/accounts/services.py soporte/tickets/services.py soporte/jobs/queue.py soporte/jobs/services.py soporte/jobs/registry.py soporte/jobs/worker.py soporte/sla/calendar.py soporte/sla/clock.py soporte/sla/services.py soporte/search/services.py soporte/search/text.py soporte/search/semantic.py soporte/triage/semantic.py \
 		soporte/kb/services.py soporte/assets/services.py soporte/tickets/macros.py \
 		soporte/ops/archive.py soporte/ops/backup.py soporte/ops/restore.py soporte/ops/sources.py \
 		soporte/ops/deploycheck.py soporte/playbooks/services.py soporte/tickets/guards.py \
@@ -66,11 +66,16 @@ lint: $(VENV)/.installed-dev
 		soporte/mail/outbound.py soporte/training/services.py soporte/evaluations/services.py \
 		soporte/triage/services.py soporte/problems/services.py soporte/assets/indexing.py
 
+# One test process per core (pytest-xdist; a file's tests stay in one process, so its
+# module-scoped data is built once). `make test PYTEST_WORKERS=0` runs in one process.
+PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
+PYTEST_PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
+
 test-sqlite: $(VENV)/.installed-semantic $(LOCALE_MO) /usr/bin/chromium /usr/sbin/dovecot
-	SOPORTE_DATABASE_URL= $(BIN)/python -m pytest -q
+	SOPORTE_DATABASE_URL= $(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 
 test-postgres: $(VENV)/.installed-semantic $(LOCALE_MO) /usr/bin/chromium /usr/sbin/dovecot
-	SOPORTE_DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -q
+	SOPORTE_DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 
 # The whole suite on SQLite, then on PostgreSQL when it answers on 127.0.0.1:5432.
 test: lint test-sqlite

@@ -20,7 +20,9 @@ parsing, the enrollment token, the service, the database; no network):
 Upsert rates are reports per second of wall time, after one warm-up request (the first
 request imports every area's API); the rates per second of the benchmark process's CPU
 time (time.process_time: client, Django and our code, not the database server) are
-printed beside them, steadier when other work shares the machine.
+printed beside them, steadier when other work shares the machine; on PostgreSQL also per
+second of that plus the connection's backend CPU time (read from /proc, so only with the
+server on this machine). SOPORTE_BENCH_ASSETS_PG_URL names another PostgreSQL database.
 
 Assets are bulk-loaded (bulk_create), not created one by one through the service. The
 default is both databases when PostgreSQL answers on 127.0.0.1:5432 (its own database,
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import statistics
@@ -43,7 +46,10 @@ import databases
 from run import log, percentile, reset_postgres, setup_django
 
 HERE = Path(__file__).resolve().parent
-PG_URL = "postgres://postgres@127.0.0.1:5432/soporte_bench_assets"
+# SOPORTE_BENCH_ASSETS_PG_URL: another database (a run beside others on one server).
+PG_URL = os.environ.get(
+    "SOPORTE_BENCH_ASSETS_PG_URL", "postgres://postgres@127.0.0.1:5432/soporte_bench_assets"
+)
 UPSERT_TARGET = 200.0
 LIST_P95_TARGET_MS = 50.0
 BATCH = 5000
@@ -180,10 +186,27 @@ def _changed(report: dict, rng: random.Random) -> dict:
     return changed
 
 
+def _backend_cpu() -> float | None:
+    """Seconds of CPU this connection's PostgreSQL backend has used (user + system, from
+    /proc: the server on this machine), or None (SQLite runs in this process)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bench_upserts(key: str, machines: int, packages: int) -> dict:
     from django.test import Client
 
-    from soporte.assets.models import Asset, AssetEvent, Installation
+    from soporte.assets.models import Asset, AssetEvent, MachineSoftware
 
     client = Client(headers={"Authorization": f"Bearer {key}"})
     reports = _reports(machines, packages)
@@ -197,14 +220,21 @@ def bench_upserts(key: str, machines: int, packages: int) -> dict:
             )  # noqa: E501
 
     cpu: dict[str, float] = {}
+    server: dict[str, float] = {}
 
     def timed(label: str, round_bodies: list[str]) -> float:
         """Reports per second of wall time; per second of this process's CPU time (the
-        client, Django and our code; not the database server's) kept in `cpu`."""
+        client, Django and our code) kept in `cpu`, and per second of that plus the
+        PostgreSQL backend's CPU time in `server` (when its /proc entry is readable)."""
         started, started_cpu = time.perf_counter(), time.process_time()
+        started_backend = _backend_cpu()
         for body in round_bodies:
             post(body)
-        cpu[label] = len(round_bodies) / max(time.process_time() - started_cpu, 1e-9)
+        used = time.process_time() - started_cpu
+        cpu[label] = len(round_bodies) / max(used, 1e-9)
+        backend = _backend_cpu()
+        if backend is not None and started_backend is not None:
+            server[label] = len(round_bodies) / max(used + backend - started_backend, 1e-9)
         return len(round_bodies) / (time.perf_counter() - started)
 
     # Warm-up: the first request imports the URLconf and every area's API (over a
@@ -220,15 +250,25 @@ def bench_upserts(key: str, machines: int, packages: int) -> dict:
     machines_recorded = Asset.objects.filter(hostname__startswith="agent-").count()
     if machines_recorded != machines:
         raise RuntimeError(f"{machines_recorded} machines recorded, not {machines}")
-    installed = Installation.objects.filter(asset__hostname__startswith="agent-").count()
+    installed = sum(
+        len(packages)
+        for packages in MachineSoftware.objects.filter(
+            asset__hostname__startswith="agent-"
+        ).values_list("packages", flat=True)
+    )
     print(
         f"inventory upserts ({machines} machines, {packages} packages each, through "
         f"POST /api/v1/assets/inventory): first report {first:,.0f}/s, the same report "
         f"again {same:,.0f}/s, with changes {changed:,.0f}/s (wall time); per second of "
         f"this process's CPU time: {cpu['first']:,.0f}, {cpu['same']:,.0f}, "
-        f"{cpu['changed']:,.0f}; {installed:,} installations, {history:,} history entries "
+        f"{cpu['changed']:,.0f}; {installed:,} packages listed, {history:,} history entries "
         "written"
     )
+    if server:
+        print(
+            "  per second of CPU time, this process and the PostgreSQL backend together: "
+            f"{server['first']:,.0f}, {server['same']:,.0f}, {server['changed']:,.0f}"
+        )
     return {
         "upsert_first_per_s": round(first, 1),
         "upsert_same_per_s": round(same, 1),
@@ -236,6 +276,7 @@ def bench_upserts(key: str, machines: int, packages: int) -> dict:
         "upsert_first_cpu_per_s": round(cpu["first"], 1),
         "upsert_same_cpu_per_s": round(cpu["same"], 1),
         "upsert_changed_cpu_per_s": round(cpu["changed"], 1),
+        **{f"upsert_{k}_cpu_with_db_per_s": round(v, 1) for k, v in server.items()},
         "upsert_machines": machines,
         "upsert_packages": packages,
     }

@@ -29,6 +29,7 @@ PERIODIC = {
     "kb.review_reminders": 3600.0,
     "problems.poll_bugs": 900.0,  # bug states whose tracker webhook never came
     "triage.train": 86400.0,  # a new triage model from the day's tickets
+    "triage.embed_missing": 3600.0,  # sentence vectors for tickets with none (soporte[semantic])
     "reports.weekly": 3600.0,  # last week's report to supervisors, once per ISO week
     # Days changed since the dashboard last read them, folded into its coarse tables.
     "reports.refresh_projections": 60.0,

@@ -59,7 +59,12 @@ class AssetEventAdmin(admin.ModelAdmin):
 class SoftwareProductAdmin(admin.ModelAdmin):
     list_display = ["name", "vendor", "licensed"]
     search_fields = ["name", "vendor"]
-    readonly_fields = ["name", "vendor"]  # installations and history refer to them
+    # Installations, machines' package lists and history refer to them; a licence
+    # (added on the desk or through the API) makes a product licensed and counts it.
+    readonly_fields = ["name", "vendor", "licensed"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Licence)

@@ -24,7 +24,6 @@ from .models import (
     EnrollmentToken,
     ImportKind,
     ImportRun,
-    Installation,
     Location,
     MaintenancePlan,
     Port,
@@ -538,7 +537,7 @@ def unlink_ticket(request: HttpRequest, asset_id: Id, number: Number):
 @router.get("/{asset_id}/software", response=list[InstallationOut], summary="Installed software")
 def software(request: HttpRequest, asset_id: Id):
     asset = _asset(request, asset_id)
-    return Installation.objects.filter(asset=asset).select_related("product")[:20_000]
+    return services.installed_software(asset)[:20_000]
 
 
 @router.post("/{asset_id}/software", response={201: InstallationOut}, summary="Install software")
@@ -549,7 +548,10 @@ def install(request: HttpRequest, asset_id: Id, body: InstallIn):
     installation = services.install_software(
         asset, acting_user=request.auth, product=product, version=body.version
     )
-    return HttpStatus(201, installation)
+    return HttpStatus(201, services.InstalledSoftware(
+        product.pk, product.name, product.vendor, installation.version, installation.source,
+        installation.installed_at,
+    ))  # fmt: skip
 
 
 @router.delete(

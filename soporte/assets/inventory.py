@@ -29,6 +29,7 @@ from .models import (
     EventKind,
     Installation,
     Kind,
+    MachineSoftware,
     SoftwareProduct,
     Source,
 )
@@ -173,6 +174,7 @@ def record_inventory(report: Report, *, token: EnrollmentToken, digest: str = ""
     try:
         return _record(report, token, digest)
     except IntegrityError:
+        forget_products()  # in case a cached product id is the cause
         return _record(report, token, digest)
 
 
@@ -180,24 +182,27 @@ def record_inventory(report: Report, *, token: EnrollmentToken, digest: str = ""
 def _record(report: Report, token: EnrollmentToken, digest: str) -> Outcome:
     """1. Find the machine (hardware UUID, then serial), locked, or create it.
     2. An identical report only moves last_inventory_at.
-    3. Otherwise record each changed field, then the software differences."""
-    _commit_without_waiting()
+    3. Otherwise record each changed field, then the software differences.
+    The writes of steps 1 and 3 go together at the end (one round trip on PostgreSQL)."""
     values = _fields(report)
     now = timezone.now()
     packages = _packages(report)
     report_hash = digest or _digest([values, sorted(packages.items())])
-    asset = _find(values)
-    history = History(None)
     software_hash = _digest(sorted(packages.items())) if report.software is not None else ""
-    if asset is None:
+    found = _find(values, software_hash if report.software is not None else None)
+    history = History(None)
+    writes = _Writes()
+    if found is None:
         values.update(inventory_hash=report_hash, software_hash=software_hash)
         asset = _create(values, report.chassis, token, now)
         history.record(asset, EventKind.CREATED, new=asset.tag, source="agent")
         if report.software is not None:
-            _sync_software(asset, packages, history, first=True, now=now)
-        _save_history(history)
+            _sync_software(asset, packages, history, writes, first=True, now=now)
+        _save_history(history, writes)
+        writes.run()
         index_now(asset)
         return Outcome(asset, True, ["software"] if packages else [])
+    asset, listed = found
     if asset.inventory_hash == report_hash:
         _update(asset.pk, {"last_inventory_at": now, "stale": False})
         if asset.stale:
@@ -208,7 +213,7 @@ def _record(report: Report, token: EnrollmentToken, digest: str) -> Outcome:
     if asset.stale:
         history.record(asset, EventKind.INVENTORY, field="stale", old=True, new=False)
     if report.software is not None and software_hash != asset.software_hash:
-        _sync_software(asset, packages, history, first=False, now=now)
+        _sync_software(asset, packages, history, writes, listed=listed, now=now)
         asset.software_hash = software_hash
         changes.append("software")
     asset.inventory_hash = report_hash
@@ -217,32 +222,75 @@ def _record(report: Report, token: EnrollmentToken, digest: str) -> Outcome:
     asset.updated_at = now
     update = ["inventory_hash", "software_hash", "last_inventory_at", "stale", "updated_at"]
     update += [name for name in changes if name != "software"]
-    _update(asset.pk, {name: getattr(asset, name) for name in update})
-    _save_history(history)
+    _update(asset.pk, {name: getattr(asset, name) for name in update}, writes)
+    _save_history(history, writes)
+    writes.run()
     if SEARCHED.intersection(changes):
         index_soon([asset.pk])
     return Outcome(asset, False, changes)
 
 
-def _update(pk: int, values: dict[str, Any]) -> None:
+class _Writes:
+    """A report's writes, run together at its end: on PostgreSQL as one query (psycopg
+    binds client-side, so several statements go in one round trip, which was a good part
+    of a report's time), on SQLite one by one (no round trips there)."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, list[Any]]] = []
+
+    def add(self, sql: str, params: list[Any]) -> None:
+        self.statements.append((sql, params))
+
+    def run(self) -> None:
+        if not self.statements:
+            return
+        with connection.cursor() as cursor:
+            if _several_per_query():
+                cursor.execute(
+                    "; ".join(sql for sql, _params in self.statements),
+                    [value for _sql, params in self.statements for value in params],
+                )
+            else:
+                for sql, params in self.statements:
+                    cursor.execute(sql, params)
+        self.statements.clear()
+
+
+def _several_per_query() -> bool:
+    """Whether one query may hold several statements: PostgreSQL with psycopg's
+    client-side binding (Django's default; not with server_side_binding)."""
+    return connection.vendor == "postgresql" and not connection.settings_dict.get(
+        "OPTIONS", {}
+    ).get("server_side_binding")
+
+
+def _run(sql: str, params: list[Any], writes: _Writes | None) -> None:
+    if writes is not None:
+        writes.add(sql, params)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _update(pk: int, values: dict[str, Any], writes: _Writes | None = None) -> None:
     """UPDATE one asset's columns, values prepared by their fields (JSON, datetimes):
     what QuerySet.update does, without compiling a query."""
     meta = Asset._meta
     fields: list[Any] = [meta.get_field(name) for name in values]
     table = connection.ops.quote_name(meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET "  # noqa: S608 - names from the model
-            f"{', '.join(f'{connection.ops.quote_name(f.column)} = %s' for f in fields)} "
-            "WHERE id = %s",
-            [f.get_db_prep_save(values[f.name], connection) for f in fields] + [pk],
-        )
+    _run(
+        f"UPDATE {table} SET "  # noqa: S608 - names from the model
+        f"{', '.join(f'{connection.ops.quote_name(f.column)} = %s' for f in fields)} "
+        "WHERE id = %s",
+        [f.get_db_prep_save(values[f.name], connection) for f in fields] + [pk],
+        writes,
+    )
 
 
 _EVENT_COLUMNS = ("asset_id", "actor_id", "at", "kind", "field", "old", "new", "data")
 
 
-def _save_history(history: History) -> None:
+def _save_history(history: History, writes: _Writes | None = None) -> None:
     """The collected events in one multi-row INSERT (History.save's bulk_create
     spends more on building its query than on running it)."""
     if not history.events:
@@ -254,12 +302,12 @@ def _save_history(history: History) -> None:
     for e in history.events:
         params += [e.asset_id, e.actor_id, ops.adapt_datetimefield_value(e.at), e.kind,
                    e.field, e.old, e.new, ops.adapt_json_value(e.data, None)]  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(_EVENT_COLUMNS)}) VALUES "  # noqa: S608
-            f"{', '.join([row] * len(history.events))}",
-            params,
-        )
+    _run(
+        f"INSERT INTO {table} ({', '.join(_EVENT_COLUMNS)}) VALUES "  # noqa: S608
+        f"{', '.join([row] * len(history.events))}",
+        params,
+        writes,
+    )
 
 
 def _commit_without_waiting() -> None:
@@ -287,11 +335,14 @@ def _read_columns() -> list[str]:
     return [f.attname for f in Asset._meta.concrete_fields if f.attname in _READ]
 
 
-def _find(values: dict[str, Any]) -> Asset | None:
+def _find(values: dict[str, Any], software_hash: str | None) -> tuple[Asset, Listed] | None:
     """The machine with the report's hardware UUID, else the computer with its serial
     recorded without a UUID (or with this one). One query, locking the few candidates;
     plain SQL, as the ORM's compiling of it cost more than running it. Only the columns
-    an upsert reads are loaded (the others are deferred)."""
+    an upsert reads are loaded (the others are deferred). When the package list differs
+    from the last one (`software_hash`), the same query brings that list and the
+    licensed products' ids. On PostgreSQL it also starts the transaction with
+    _commit_without_waiting's setting, in the same round trip."""
     uuid, serial = values.get("hardware_uuid", ""), values.get("serial", "")
     conditions, params = [], []
     if uuid:
@@ -303,18 +354,40 @@ def _find(values: dict[str, Any]) -> Asset | None:
         conditions.append("(serial = %s AND kind = %s AND hardware_uuid IN ('', %s))")
         params += [serial, Kind.COMPUTER.value, uuid]
     if not conditions:
+        _commit_without_waiting()
         return None
     names = _read_columns()
     table = connection.ops.quote_name(Asset._meta.db_table)
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    listed = "NULL, NULL"
+    if software_hash is not None:
+        lists = connection.ops.quote_name(MachineSoftware._meta.db_table)
+        products = connection.ops.quote_name(SoftwareProduct._meta.db_table)
+        # The licensed products: the partial index's condition, repeated.
+        licensed = (
+            f'ARRAY(SELECT id FROM {products} WHERE "licensed")'  # noqa: S608 - quoted names
+            if connection.vendor == "postgresql"
+            else f'(SELECT group_concat(id) FROM {products} WHERE "licensed")'  # noqa: S608
+        )
+        differs = "CASE WHEN software_hash = %s THEN NULL ELSE"
+        listed = (
+            f"{differs} (SELECT packages FROM {lists} WHERE asset_id = {table}.id) END, "  # noqa: S608
+            f"{differs} {licensed} END"
+        )
+        params = [software_hash, software_hash, *params]
+    if connection.vendor == "postgresql" and not _several_per_query():
+        _commit_without_waiting()
+    start = "SET LOCAL synchronous_commit = off; " if _several_per_query() else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {', '.join(names)} FROM {table} "  # noqa: S608 - names from the model
+            f"{start}SELECT {', '.join(names)}, {listed} FROM {table} "  # noqa: S608
             f"WHERE {' OR '.join(conditions)} ORDER BY id{lock}",
             params,
         )
+        if start:
+            cursor.nextset()
         rows = cursor.fetchall()
-    candidates = [dict(zip(names, row, strict=True)) for row in rows]
+    candidates = [dict(zip([*names, "_packages", "_licensed"], row, strict=True)) for row in rows]
     found = None
     if uuid:
         found = next((c for c in candidates if c["hardware_uuid"] == uuid), None)
@@ -326,7 +399,22 @@ def _find(values: dict[str, Any]) -> Asset | None:
         if isinstance(found[name], str):  # JSON as text: SQLite, and psycopg's jsonb here
             found[name] = json.loads(found[name])
     found["stale"] = bool(found["stale"])  # SQLite's 0 or 1
-    return Asset.from_db(connection.alias, names, [found[name] for name in names])
+    asset = Asset.from_db(connection.alias, names, [found[name] for name in names])
+    packages: Any = found["_packages"]
+    licensed_ids: Any = found["_licensed"]
+    if isinstance(packages, str):
+        packages = json.loads(packages)
+    if isinstance(licensed_ids, str):  # SQLite's group_concat
+        licensed_ids = licensed_ids.split(",")
+    return asset, Listed(packages or {}, {int(pk) for pk in licensed_ids or ()})
+
+
+@dataclass
+class Listed:
+    """A machine's last reported package list, and the ids of the licensed products."""
+
+    packages: dict[str, list[Any]]
+    licensed: set[int]
 
 
 def _create(values: dict[str, Any], chassis: str, token: EnrollmentToken, now: datetime) -> Asset:
@@ -392,98 +480,58 @@ def _sync_software(
     asset: Asset,
     reported: dict[tuple[str, str], str],
     history: History,
+    writes: _Writes,
     *,
-    first: bool,
     now: datetime,
+    first: bool = False,
+    listed: Listed | None = None,
 ) -> None:
-    """Installations as reported: new ones added, upgraded ones changed, the agent's
-    ones no longer reported removed (manual entries stay). Rows are written with
-    executemany: a first report brings hundreds of packages."""
-    table = connection.ops.quote_name(Installation._meta.db_table)
-    products = connection.ops.quote_name(SoftwareProduct._meta.db_table)
-    installed: dict[tuple[str, str], tuple[int, str, str]] = {}
-    if not first:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT i.product_id, p.name, p.vendor, i.version, i.source "  # noqa: S608
-                f"FROM {table} AS i JOIN {products} AS p ON p.id = i.product_id "
-                "WHERE i.asset_id = %s",
-                [asset.pk],
-            )
-            # fetchall: iterating Django's cursor wrapper costs a Python call a row.
-            installed = {
-                (name, vendor): (pk, version, source)
-                for pk, name, vendor, version, source in cursor.fetchall()
-            }
+    """The machine's package list as reported, and what changed since the last one as
+    history. Manual entries are not the agent's and stay.
+
+    1. The last list: read by _find (none for a first report).
+    2. Product ids of the reported packages, from this process's cache, else the
+       products table (unknown products inserted).
+    3. Write the list as one row; Installation rows follow only for licensed products,
+       whose licences count them (usually none of a report's)."""
     wanted = {key: version[:100] for key, version in reported.items()}
-    added = [key for key in wanted if key not in installed]
-    removed = [
-        key for key, (_pk, _v, source) in installed.items()
-        if key not in wanted and source == Source.AGENT
-    ]  # fmt: skip
-    upgraded = [key for key in wanted if key in installed and installed[key][1] != wanted[key]]
-    with connection.cursor() as cursor:
-        if added:
-            ids = _products(added)
-            # The asset, the source and the time are the same for every row: bound
-            # once, only product and version per row.
-            constants: list[Any] = [
-                asset.pk,
-                Source.AGENT.value,
-                connection.ops.adapt_datetimefield_value(now),
-            ]
-            columns = "INSERT INTO {} (asset_id, source, installed_at, product_id, version) "
-            if connection.vendor == "postgresql":
-                # Two array parameters, not two per row: psycopg binds client-side.
-                cursor.execute(
-                    columns.format(table) + "SELECT %s, %s, %s::timestamptz, u.* "
-                    "FROM unnest(%s::bigint[], %s::varchar[]) AS u",
-                    [*constants, [ids[key] for key in added], [wanted[key] for key in added]],
-                )
-            else:
-                # Multi-row VALUES: one statement per 500 packages, not one each.
-                for start in range(0, len(added), 500):
-                    chunk = added[start : start + 500]
-                    params: list[Any] = list(constants)
-                    for key in chunk:
-                        params += (ids[key], wanted[key])
-                    values = ", ".join(["(%s, %s)"] * len(chunk))
-                    sql = f"SELECT %s, %s, %s, column1, column2 FROM (VALUES {values})"  # noqa: S608
-                    cursor.execute(columns.format(table) + sql, params)
-        if upgraded and connection.vendor == "postgresql":
-            cursor.execute(
-                f"UPDATE {table} AS i SET version = u.version "  # noqa: S608
-                "FROM unnest(%s::bigint[], %s::varchar[]) AS u(product_id, version) "
-                "WHERE i.asset_id = %s AND i.product_id = u.product_id",
-                [[installed[key][0] for key in upgraded], [wanted[key] for key in upgraded],
-                 asset.pk],
-            )  # fmt: skip
-        elif upgraded:
-            cursor.executemany(
-                f"UPDATE {table} SET version = %s WHERE asset_id = %s AND product_id = %s",  # noqa: S608
-                [(wanted[key], asset.pk, installed[key][0]) for key in upgraded],
-            )
-        gone = [installed[key][0] for key in removed]
-        for start in range(0, len(gone), 500):
-            ids_chunk = gone[start : start + 500]
-            cursor.execute(
-                f"DELETE FROM {table} WHERE asset_id = %s "  # noqa: S608 - placeholders only
-                f"AND product_id IN ({', '.join(['%s'] * len(ids_chunk))})",
-                [asset.pk, *ids_chunk],
-            )
+    ids = _products(list(wanted))
+    stored = dict(listed.packages) if listed is not None else {}
+    since = int(now.timestamp())
+    packages: dict[str, list[Any]] = {}
+    added, upgraded = [], []
+    for key, version in wanted.items():
+        pid = str(ids[key])
+        old = stored.pop(pid, None)
+        if old is None:
+            added.append(key)
+            packages[pid] = [version, since]
+        else:
+            if old[0] != version:
+                upgraded.append((key, old[0]))
+            packages[pid] = [version, old[1]]
+    removed = stored  # what the list had and the report has not
+    _write_packages(asset.pk, packages, writes, first=first)
+    changed = [ids[key] for key in added] + [ids[key] for key, _old in upgraded]
+    if changed or removed:
+        licensed = listed.licensed if listed is not None else _licensed()
+        _sync_licensed(asset, packages, changed, [int(pid) for pid in removed], licensed, now)
     if first:
         if added:
             history.record(
                 asset, EventKind.INVENTORY, field="software", new=f"{len(added)} packages"
             )
         return
-    events = [(EventKind.SOFTWARE_ADDED, key, "", wanted[key]) for key in added]
-    events += [(EventKind.SOFTWARE_REMOVED, key, installed[key][1], "") for key in removed]
-    events += [
-        (EventKind.SOFTWARE_CHANGED, key, installed[key][1], wanted[key]) for key in upgraded
-    ]
-    for kind, (name, _vendor), old, new in events[:MAX_PACKAGE_EVENTS]:
-        history.record(asset, kind, field=name[:50], old=old, new=new)
+    events = [(EventKind.SOFTWARE_ADDED, key[0], "", wanted[key]) for key in added]
+    if removed:
+        names = _product_names([int(pid) for pid in removed])
+        events += [
+            (EventKind.SOFTWARE_REMOVED, names.get(int(pid), ("?", ""))[0], old[0], "")
+            for pid, old in removed.items()
+        ]
+    events += [(EventKind.SOFTWARE_CHANGED, key[0], old, wanted[key]) for key, old in upgraded]
+    for kind, name, before, after in events[:MAX_PACKAGE_EVENTS]:
+        history.record(asset, kind, field=name[:50], old=before, new=after)
     if len(events) > MAX_PACKAGE_EVENTS:
         history.record(
             asset, EventKind.INVENTORY, field="software",
@@ -491,13 +539,83 @@ def _sync_software(
         )  # fmt: skip
 
 
+def _write_packages(
+    asset_id: int, packages: dict[str, list[Any]], writes: _Writes, *, first: bool
+) -> None:
+    """One row per machine. Not first: an upsert, as a machine recorded by hand has no
+    row until its first report."""
+    table = connection.ops.quote_name(MachineSoftware._meta.db_table)
+    raw = connection.ops.adapt_json_value(packages, None)
+    upsert = "" if first else " ON CONFLICT (asset_id) DO UPDATE SET packages = excluded.packages"
+    writes.add(f"INSERT INTO {table} (asset_id, packages) VALUES (%s, %s){upsert}", [asset_id, raw])  # noqa: S608
+
+
+def _licensed() -> set[int]:
+    """The licensed products' ids (few; a partial index, whose condition this repeats)."""
+    table = connection.ops.quote_name(SoftwareProduct._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT id FROM {table} WHERE "licensed"')  # noqa: S608
+        return {pk for (pk,) in cursor.fetchall()}
+
+
+def _sync_licensed(
+    asset: Asset, packages: dict[str, list[Any]], changed: list[int], removed: list[int],
+    licensed: set[int], now: datetime,
+) -> None:  # fmt: skip
+    """Installation rows for the licensed products among those added, upgraded or
+    removed: written only when one is licensed (usually none)."""
+    if not licensed:
+        return
+    rows = Installation.objects.filter(asset_id=asset.pk, source=Source.AGENT)
+    gone = [pk for pk in removed if pk in licensed]
+    if gone:
+        rows.filter(product_id__in=gone).delete()
+    for pk in changed:
+        if pk not in licensed:
+            continue
+        version = packages[str(pk)][0]
+        # A manual entry of the product stays as entered (it already counts).
+        if not rows.filter(product_id=pk).update(version=version):
+            Installation.objects.bulk_create(
+                [Installation(asset_id=asset.pk, product_id=pk, version=version,
+                              source=Source.AGENT, installed_at=now)],
+                ignore_conflicts=True,
+            )  # fmt: skip
+
+
+# Product ids by (name, vendor), and back, as this process has seen them committed.
+# Names never change (read-only in the admin) and products are not deleted, so an id
+# once seen stays right; the cache is dropped after a flush or migration (apps.py) and
+# when a report fails on a constraint (record_inventory).
+_product_ids: dict[tuple[str, str], int] = {}
+_product_keys: dict[int, tuple[str, str]] = {}
+MAX_CACHED_PRODUCTS = 200_000
+
+
+def forget_products(**_kwargs: Any) -> None:
+    _product_ids.clear()
+    _product_keys.clear()
+
+
+def _remember(found: dict[tuple[str, str], int]) -> None:
+    if len(_product_ids) + len(found) > MAX_CACHED_PRODUCTS:
+        forget_products()
+    _product_ids.update(found)
+    _product_keys.update((pk, key) for key, pk in found.items())
+
+
 def _products(keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """Product ids for (name, vendor) pairs, creating the missing ones. Plain SQL: the
-    ORM's IN lookup over hundreds of names cost more than the query itself."""
-    wanted = set(keys)
+    """Product ids for (name, vendor) pairs, creating the missing ones. Known ones come
+    from the cache; the others from one query (plain SQL: the ORM's IN lookup over
+    hundreds of names cost more than the query itself), and are remembered once this
+    transaction commits (an id inserted by a transaction rolled back never existed)."""
+    found = {key: _product_ids[key] for key in keys if key in _product_ids}
+    if len(found) == len(keys):
+        return found
+    wanted = {key for key in keys if key not in found}
     names = sorted({name for name, _vendor in wanted})
     table = connection.ops.quote_name(SoftwareProduct._meta.db_table)
-    found: dict[tuple[str, str], int] = {}
+    fetched: dict[tuple[str, str], int] = {}
 
     def fetch() -> None:
         with connection.cursor() as cursor:
@@ -506,23 +624,25 @@ def _products(keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
                     f"SELECT id, name, vendor FROM {table} WHERE name = ANY(%s)",  # noqa: S608
                     [names],
                 )
-                for pk, name, vendor in cursor.fetchall():
-                    if (name, vendor) in wanted:
-                        found[(name, vendor)] = pk
-                return
-            for start in range(0, len(names), 500):
-                chunk = names[start : start + 500]
-                cursor.execute(
-                    f"SELECT id, name, vendor FROM {table} "  # noqa: S608 - placeholders only
-                    f"WHERE name IN ({', '.join(['%s'] * len(chunk))})",
-                    chunk,
-                )
-                for pk, name, vendor in cursor.fetchall():
-                    if (name, vendor) in wanted:
-                        found[(name, vendor)] = pk
+                rows = cursor.fetchall()
+            else:
+                rows = []
+                for start in range(0, len(names), 500):
+                    chunk = names[start : start + 500]
+                    cursor.execute(
+                        f"SELECT id, name, vendor FROM {table} "  # noqa: S608 - placeholders
+                        f"WHERE name IN ({', '.join(['%s'] * len(chunk))})",
+                        chunk,
+                    )
+                    rows += cursor.fetchall()
+        for pk, name, vendor in rows:
+            if (name, vendor) in wanted:
+                fetched[(name, vendor)] = pk
 
-    fetch()
-    new = sorted({key for key in keys if key not in found})
+    if 2 * len(wanted) > len(keys):
+        fetch()  # a cold cache: most of them exist
+    # Else the few unknown ones are most likely new: inserted at once, one query less.
+    new = sorted(key for key in wanted if key not in fetched)
     if new:
         # The new products' ids come back from the INSERT itself; a product another
         # report inserted meanwhile (a conflict, no row returned) is read again.
@@ -536,10 +656,26 @@ def _products(keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
                     [value for name, vendor in chunk for value in (name, vendor, False)],
                 )
                 for pk, name, vendor in cursor.fetchall():
-                    found[(name, vendor)] = pk
-        if any(key not in found for key in new):
+                    fetched[(name, vendor)] = pk
+        if any(key not in fetched for key in new):
             fetch()
+    transaction.on_commit(lambda: _remember(fetched))
+    found.update(fetched)
     return found
+
+
+def _product_names(ids: list[int]) -> dict[int, tuple[str, str]]:
+    """(name, vendor) of products by id: the cache, else one query."""
+    names = {pk: _product_keys[pk] for pk in ids if pk in _product_keys}
+    missing = [pk for pk in ids if pk not in names]
+    if missing:
+        names.update(
+            (pk, (name, vendor))
+            for pk, name, vendor in SoftwareProduct.objects.filter(pk__in=missing).values_list(
+                "pk", "name", "vendor"
+            )
+        )
+    return names
 
 
 def flag_stale(now: datetime | None = None) -> int:

@@ -230,6 +230,10 @@ class SoftwareProduct(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["name", "vendor"], name="software_unique_name")
         ]
+        # Each first or changed inventory report reads the (few) licensed products.
+        indexes = [
+            models.Index(fields=["id"], condition=Q(licensed=True), name="software_licensed")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.vendor})" if self.vendor else self.name
@@ -259,6 +263,10 @@ class Source(models.TextChoices):
 
 
 class Installation(models.Model):
+    """Software entered by hand, and the agent's reported packages of licensed products
+    (those licences count); the agent's full package list of a machine is one
+    MachineSoftware row."""
+
     # No index of its own: the unique (asset, product) index starts with it, and one
     # index less is one write less for each of the hundreds of packages a report adds.
     asset = models.ForeignKey(
@@ -279,6 +287,21 @@ class Installation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id} {self.version} on {self.asset_id}"
+
+
+class MachineSoftware(models.Model):
+    """The packages the inventory agent last reported for a machine, in one row: a report
+    writes one row, not hundreds (which on PostgreSQL also locked every product row they
+    referred to). `packages` maps "name<TAB>vendor" to [product id, version, first seen
+    (Unix seconds)]. Installation rows are kept only for licensed products."""
+
+    asset = models.OneToOneField(
+        Asset, on_delete=models.CASCADE, primary_key=True, related_name="machine_software"
+    )
+    packages = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"{len(self.packages)} packages on {self.asset_id}"
 
 
 # -- tickets --------------------------------------------------------------------------

@@ -174,14 +174,6 @@ class InstallationOut(Schema):
     source: str
     installed_at: datetime
 
-    @staticmethod
-    def resolve_name(obj) -> str:
-        return obj.product.name
-
-    @staticmethod
-    def resolve_vendor(obj) -> str:
-        return obj.product.vendor
-
 
 class LicenceIn(Schema):
     name: text(200, 1) = Field(description="The product")

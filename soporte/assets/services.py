@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -41,6 +41,7 @@ from .models import (
     Kind,
     Licence,
     Location,
+    MachineSoftware,
     SoftwareProduct,
     Source,
     TicketAsset,
@@ -501,6 +502,87 @@ def over_licensed() -> list[LicenceUse]:
     ]
 
 
+@dataclass(frozen=True)
+class InstalledSoftware:
+    """One line of a machine's software list, entered by hand or reported by the agent."""
+
+    product_id: int
+    name: str
+    vendor: str
+    version: str
+    source: str
+    installed_at: datetime
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.vendor})" if self.vendor else self.name
+
+    def get_source_display(self) -> str:
+        return str(Source(self.source).label)
+
+
+def installed_software(asset: Asset) -> list[InstalledSoftware]:
+    """The asset's software by name: its Installation rows (entered by hand, and the
+    agent's licensed products) and the agent's last reported list. Three queries."""
+    found = {
+        row.product_id: InstalledSoftware(
+            row.product_id,
+            row.product.name,
+            row.product.vendor,
+            row.version,
+            row.source,
+            row.installed_at,
+        )  # fmt: skip
+        for row in Installation.objects.filter(asset=asset).select_related("product")
+    }
+    packages = (
+        MachineSoftware.objects.filter(asset=asset).values_list("packages", flat=True).first()
+    ) or {}
+    reported = {int(pk): entry for pk, entry in packages.items() if int(pk) not in found}
+    names = SoftwareProduct.objects.filter(pk__in=list(reported)).values_list(
+        "pk", "name", "vendor"
+    )
+    for pk, name, vendor in names:
+        version, since = reported[pk]
+        found[pk] = InstalledSoftware(
+            pk, name, vendor, version, Source.AGENT, datetime.fromtimestamp(since, UTC)
+        )
+    return sorted(found.values(), key=lambda item: (item.name, item.vendor))
+
+
+def _reported(asset: Asset, product: SoftwareProduct) -> str | None:
+    """The version of the product in the agent's last report of the asset, if any."""
+    packages = MachineSoftware.objects.filter(asset=asset).values_list("packages", flat=True)
+    entry = (packages.first() or {}).get(str(product.pk))
+    return None if entry is None else entry[0]
+
+
+def count_reported_installations(product_id: int) -> int:
+    """Installation rows for a product just made licensed, from the agent's package
+    lists (set-based, one statement; rows already there stay); how many were added. Also
+    a background job, run again a while later for reports that were in flight."""
+    key = str(product_id)
+    if connection.vendor == "postgresql":
+        sql = (
+            "INSERT INTO assets_installation (asset_id, product_id, version, source, "
+            "installed_at) SELECT m.asset_id, %s, m.packages -> %s ->> 0, %s, "
+            "to_timestamp((m.packages -> %s ->> 1)::double precision) "
+            "FROM assets_machinesoftware m WHERE m.packages ? %s ON CONFLICT DO NOTHING"
+        )
+        params: list[Any] = [product_id, key, Source.AGENT.value, key, key]
+    else:
+        sql = (
+            "INSERT INTO assets_installation (asset_id, product_id, version, source, "
+            "installed_at) SELECT m.asset_id, %s, json_extract(e.value, '$[0]'), %s, "
+            "datetime(json_extract(e.value, '$[1]'), 'unixepoch') "
+            "FROM assets_machinesoftware m, json_each(m.packages) e WHERE e.key = %s "
+            "ON CONFLICT DO NOTHING"
+        )
+        params = [product_id, Source.AGENT.value, key]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
 def product_named(name: str, vendor: str = "") -> SoftwareProduct:
     name = _clean_text("name", name)
     vendor = _clean_text("vendor", vendor)[:200]
@@ -522,6 +604,18 @@ def install_software(
     SoftwareProduct.objects.select_for_update().filter(pk=product.pk).first()
     existing = Installation.objects.filter(asset=asset, product=product).first()
     history = History(acting_user)
+    reported = _reported(asset, product) if existing is None else None
+    if reported is not None:
+        # The agent reported it: entered by hand now, at this version (no new seat, as
+        # a licensed product the agent reports already has its row).
+        if reported != version:
+            history.record(
+                asset, EventKind.SOFTWARE_CHANGED, field=product.name, old=reported, new=version
+            )
+            history.save()
+        return Installation.objects.create(
+            asset=asset, product=product, version=version, source=Source.MANUAL
+        )
     if existing is not None:
         if existing.version != version:
             history.record(
@@ -549,14 +643,24 @@ def install_software(
 
 @transaction.atomic
 def uninstall_software(asset: Asset, *, acting_user: User, product: SoftwareProduct) -> None:
+    """Remove the product from the asset: its Installation row and the agent's last
+    reported list (a later report that lists it again adds it back)."""
     policy.require_edit(acting_user, asset)
+    # The asset row is what an inventory report locks: the two never interleave.
+    Asset.objects.select_for_update().filter(pk=asset.pk).first()
     installation = Installation.objects.filter(asset=asset, product=product).first()
-    if installation is None:
+    listed = MachineSoftware.objects.filter(asset=asset).first()
+    reported = listed.packages.pop(str(product.pk), None) if listed else None
+    if installation is None and reported is None:
         raise NotFound(_("%(product)s is not installed on %(tag)s.") % {
             "product": product, "tag": asset.tag})  # fmt: skip
-    installation.delete()
+    if installation is not None:
+        installation.delete()
+    if listed is not None and reported is not None:
+        listed.save(update_fields=["packages"])
+    old = installation.version if installation is not None else reported[0]  # type: ignore[index]
     history = History(acting_user)
-    history.record(asset, EventKind.SOFTWARE_REMOVED, field=product.name, old=installation.version)
+    history.record(asset, EventKind.SOFTWARE_REMOVED, field=product.name, old=old)
     history.save()
 
 
@@ -578,6 +682,11 @@ def add_licence(
     if not product.licensed:
         product.licensed = True
         product.save(update_fields=["licensed"])
+        # Its machines as the agent reported them now count against the seats.
+        count_reported_installations(product.pk)
+        from .tasks import count_reported
+
+        count_reported.enqueue(product.pk, delay=300)
     return Licence.objects.create(
         product=product,
         seats=seats,

@@ -36,3 +36,12 @@ def index_search(runs: list[list]) -> None:
     from .indexing import index_assets
 
     index_assets(pk for (asset_ids,) in runs for pk in asset_ids)
+
+
+@job("assets.count_reported")
+def count_reported(product_id: int) -> int:
+    """Installation rows for a product made licensed, from the agent's package lists;
+    run again after the licence is added, for the reports in flight at that moment."""
+    from .services import count_reported_installations
+
+    return count_reported_installations(product_id)

@@ -8,4 +8,9 @@ class SearchConfig(AppConfig):
     verbose_name = _("Search")
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
         from . import receivers  # noqa: F401  (hook into the tickets area)
+        from .fts5 import register_functions
+
+        connection_created.connect(register_functions, dispatch_uid="search.sqlite_functions")

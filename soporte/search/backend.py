@@ -16,11 +16,11 @@ from typing import Any
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from .models import Document
+from .models import Document, Kind
 from .text import Query
 
 # Columns a re-indexed document may change; (kind, object_id) identifies it.
-_UPDATE_FIELDS = ["ticket", "organization", "internal", "title", "body", "updated_at"]
+_UPDATE_FIELDS = ["ticket", "organization", "requester", "internal", "title", "body", "updated_at"]
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,12 @@ class Scope:
     # is cheaper answered from the newest documents first; never a permission.
     broad: bool = False
     # Sees every ticket of this organization (an organization's lead): those documents
-    # are allowed by their organization_id column, and `tickets_sql` selects only the
-    # other tickets they see (their own in other organizations, usually none).
+    # are allowed by their organization_id column.
     organization_id: int | None = None
+    # Sees every ticket they requested (every requester): those documents are allowed by
+    # their requester_id column. With either of these, `tickets_sql` selects only the
+    # other tickets they see (watched ones, usually none).
+    requester_id: int | None = None
 
 
 class Backend(ABC):
@@ -72,6 +75,73 @@ class Backend(ABC):
             update_fields=_UPDATE_FIELDS,
         )
         self.index(documents)
+
+    def rebuild_workers(self) -> int:
+        """How many connections a full reindex writes through at once: one, unless the
+        database computes the index entries in processes of its own."""
+        return 1
+
+    def rebuild(self, after_ticket: int, last_ticket: int) -> int:
+        """Write the documents of the tickets with ids in (after_ticket, last_ticket] from
+        the tickets and messages tables in one INSERT ... SELECT, as services.index_tickets
+        would (see there): the text never travels to Python. Documents already there
+        (written meanwhile by a ticket's own indexing) are kept. Returns how many were
+        written. Call inside a transaction."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(*self._rebuild_sql(after_ticket, last_ticket))
+            return cursor.rowcount
+
+    def _rebuild_sql(self, after_ticket: int, last_ticket: int) -> tuple[str, list]:
+        from soporte.tickets.models import Message, Ticket
+
+        from .services import MAX_BODY  # the one limit, shared with index_tickets
+
+        tickets, messages = Ticket._meta.db_table, Message._meta.db_table
+        # n = 1 on a ticket's first public message by (created_at, id): its description,
+        # part of the ticket's document; every other message is a document of its own.
+        # Rows are numbered in ticket order, so document ids follow the tickets' ids as a
+        # reindex one ticket at a time would number them.
+        sql = f"""
+            WITH chosen AS (
+                SELECT id, subject, resolution, organization_id, requester_id, updated_at
+                FROM {tickets} WHERE id > %s AND id <= %s AND merged_into_id IS NULL
+            ), conversation AS (
+                SELECT id, ticket_id, internal, body_text, created_at,
+                       ROW_NUMBER() OVER (
+                           PARTITION BY ticket_id, internal ORDER BY created_at, id
+                       ) AS n
+                FROM {messages} WHERE ticket_id > %s AND ticket_id <= %s
+            )
+            INSERT INTO search_document (
+                kind, object_id, ticket_id, organization_id, requester_id, internal,
+                title, body, updated_at
+            )
+            SELECT kind, object_id, ticket_id, organization_id, requester_id, internal,
+                   title, body, updated_at
+            FROM (
+                SELECT %s AS kind, t.id AS object_id, t.id AS ticket_id, t.organization_id,
+                       t.requester_id, FALSE AS internal, SUBSTR(t.subject, 1, 300) AS title,
+                       SUBSTR(CASE
+                           WHEN COALESCE(c.body_text, '') = '' THEN t.resolution
+                           WHEN t.resolution = '' THEN c.body_text
+                           ELSE c.body_text || %s || t.resolution
+                       END, 1, %s) AS body,
+                       t.updated_at, 0 AS position, t.id AS message_id
+                FROM chosen AS t
+                LEFT JOIN conversation AS c ON c.ticket_id = t.id AND NOT c.internal AND c.n = 1
+                UNION ALL
+                SELECT %s, c.id, c.ticket_id, t.organization_id, t.requester_id, c.internal,
+                       '', SUBSTR(c.body_text, 1, %s), c.created_at, 1, c.id
+                FROM conversation AS c JOIN chosen AS t ON t.id = c.ticket_id
+                WHERE c.internal OR c.n > 1
+            ) AS rows
+            WHERE TRUE  -- SQLite reads ON CONFLICT right only after a WHERE
+            ORDER BY ticket_id, position, updated_at, message_id
+            ON CONFLICT (kind, object_id) DO NOTHING
+        """  # noqa: S608 - table names from the models; every value is a parameter
+        params: list[object] = [after_ticket, last_ticket, after_ticket, last_ticket]
+        params += [Kind.TICKET.value, "\n\n", MAX_BODY, Kind.MESSAGE.value, MAX_BODY]
+        return sql, params
 
     @abstractmethod
     def index(self, documents: list[Document]) -> None:

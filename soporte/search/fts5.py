@@ -16,9 +16,9 @@ from .models import Document
 from .text import Query, fts5_match, index_text
 
 # As in migrations/0001_initial.py; 0002 makes the covering index
-# search_document_scope on (id, ticket_id, internal), 0005 adds organization_id. `rank`
-# is bm25 with a match in the title (a ticket's subject) counting four times one in the
-# body.
+# search_document_scope on (id, ticket_id, internal), 0005 adds organization_id, 0006
+# requester_id. `rank` is bm25 with a match in the title (a ticket's subject) counting
+# four times one in the body.
 CREATE = [
     "CREATE VIRTUAL TABLE search_document_fts USING fts5("
     "title, body, tokenize = 'unicode61 remove_diacritics 2')",
@@ -30,6 +30,16 @@ DROP = [
     "DROP TRIGGER IF EXISTS search_document_fts_delete",
     "DROP TABLE IF EXISTS search_document_fts",
 ]
+
+
+def register_functions(sender, connection, **kwargs) -> None:
+    """On each new SQLite connection (signal connection_created): text.index_text as the
+    SQL function soporte_index_text, for Fts5Backend.rebuild. Registered once here: SQLite
+    refuses it on a connection with a statement in progress."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function(
+            "soporte_index_text", 1, index_text, deterministic=True
+        )
 
 
 class Fts5Backend(Backend):
@@ -55,6 +65,26 @@ class Fts5Backend(Backend):
                 "INSERT INTO search_document_fts(rowid, title, body) VALUES (%s, %s, %s)", rows
             )
 
+    def rebuild(self, after_ticket: int, last_ticket: int) -> int:
+        # The documents' index entries are made in SQLite too, by text.index_text
+        # registered as an SQL function: rows never travel through Django. RETURNING
+        # gives the new rows' ids, one run of them (AUTOINCREMENT, and no other writer
+        # inside this transaction).
+        sql, params = self._rebuild_sql(after_ticket, last_ticket)
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"{sql} RETURNING id", params)
+            ids = [row[0] for row in cursor.fetchall()]
+            if ids:
+                self._index_rows("id BETWEEN %s AND %s", [min(ids), max(ids)])
+        return len(ids)
+
+    def _index_rows(self, where: str, params: list) -> None:
+        """Index entries for the documents selected by `where`, made inside SQLite."""
+        with self.connection.cursor() as cursor:
+            columns = "id, soporte_index_text(title), soporte_index_text(body)"
+            sql = f"SELECT {columns} FROM search_document WHERE {where}"  # noqa: S608
+            cursor.execute(f"INSERT INTO search_document_fts(rowid, title, body) {sql}", params)
+
     def clear(self, kinds: Sequence[str]) -> None:
         # Dropping the whole index and indexing the documents kept again is much faster
         # than deleting entries one by one.
@@ -68,9 +98,7 @@ class Fts5Backend(Backend):
             )
             for statement in CREATE:
                 cursor.execute(statement)
-        kept = Document.objects.using(self.connection.alias).order_by("pk")
-        for start in range(0, kept.count(), 1000):
-            self.index(list(kept[start : start + 1000]))
+        self._index_rows("TRUE", [])
 
     def optimize(self) -> None:
         with self.connection.cursor() as cursor:
@@ -88,19 +116,25 @@ class Fts5Backend(Backend):
         # probing that index once per listed ticket. MIN() makes SQLite take the bare
         # column d.id from the best row. Only SQL written here or compiled by Django;
         # every value is a parameter.
-        # An organization's lead: the document's own organization_id (in that index)
-        # allows it before the list of their other tickets is consulted.
-        allowed_params = list(scope.params)
+        # A requester's documents are allowed by their own requester_id (an organization's
+        # lead's also by organization_id), both in that index, before the list of their
+        # other tickets (watched ones) is consulted.
+        allowed_params: list = []
         if scope.agent:
             allowed = f"EXISTS ({scope.tickets_sql})"
-        elif scope.organization_id is None:
-            allowed = f"+d.ticket_id IN ({scope.tickets_sql}) AND NOT +d.internal"
+            allowed_params.extend(scope.params)
         else:
-            allowed = (
-                f"(+d.organization_id = %s OR +d.ticket_id IN ({scope.tickets_sql}))"
-                " AND NOT +d.internal"
-            )
-            allowed_params = [scope.organization_id, *allowed_params]
+            conditions = []
+            for column, value in (
+                ("requester_id", scope.requester_id),
+                ("organization_id", scope.organization_id),
+            ):
+                if value is not None:
+                    conditions.append(f"+d.{column} = %s")
+                    allowed_params.append(value)
+            conditions.append(f"+d.ticket_id IN ({scope.tickets_sql})")
+            allowed_params.extend(scope.params)
+            allowed = f"({' OR '.join(conditions)}) AND NOT +d.internal"
         sql = f"""
             SELECT d.ticket_id, d.id, MIN(m.rank) AS score
             FROM (SELECT rowid, rank FROM search_document_fts

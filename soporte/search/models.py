@@ -8,6 +8,7 @@ it filters on (the ticket, and whether the text is internal).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -51,6 +52,18 @@ class Document(models.Model):
         db_index=False,  # Meta.indexes: created after the migration's backfill
         related_name="+",
     )
+    # The ticket's requester, copied and corrected the same way: a requester's search
+    # filters on this indexed column (their own tickets) beside the full-text match,
+    # rather than listing their tickets first; watched tickets are still listed.
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        db_index=False,  # Meta.indexes: created after the migration's backfill
+        related_name="+",
+    )
     # Internal notes and calls: found by agents only.
     internal = models.BooleanField(default=False)
     title = models.CharField(max_length=300, blank=True)
@@ -61,7 +74,10 @@ class Document(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["kind", "object_id"], name="search_document_unique")
         ]
-        indexes = [models.Index(fields=["organization"], name="search_document_org")]
+        indexes = [
+            models.Index(fields=["organization"], name="search_document_org"),
+            models.Index(fields=["requester"], name="search_document_requester"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.object_id}"

@@ -103,18 +103,6 @@ def _fts5_match(query: Query, any_word: bool) -> str:
     return (" OR " if any_word else " AND ").join(terms)
 
 
-_WORD_QUERY = (
-    "(plainto_tsquery('english', search_unaccent(%s))"
-    " || plainto_tsquery('spanish', search_unaccent(%s)))"
-)
-
-
 def _tsquery(backend, query: Query, any_word: bool) -> str:
-    """As PostgresBackend.tsquery, joined with || (or) when any word will do."""
-    if not any_word:
-        return backend.tsquery(query)
-    sql = " || ".join([_WORD_QUERY] * len(query.words))
-    params = [word for word in query.words for _ in range(2)]
-    with backend.connection.cursor() as cursor:
-        cursor.execute(f"SELECT ({sql})::text", params)
-        return cursor.fetchone()[0]
+    """As PostgresBackend.tsquery."""
+    return backend.tsquery(query, any_word=any_word)

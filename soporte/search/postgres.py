@@ -10,6 +10,7 @@ plainto_tsquery, which reads no operators, so the user's text is never tsquery s
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from django.db import transaction
@@ -18,18 +19,23 @@ from .backend import Backend, Hit, Scope
 from .models import Document
 from .text import Query
 
-# Each word: its English or its Spanish lexeme; all words must match.
+# Each word: its English or its Spanish lexeme.
 _WORD_QUERY = (
     "(plainto_tsquery('english', search_unaccent(%s))"
-    " || plainto_tsquery('spanish', search_unaccent(%s)))"
+    " || plainto_tsquery('spanish', search_unaccent(%s)))::text"
 )
+# Each word's tsquery, as text, by word: worked out by the server once per process (the
+# dictionaries do not change while it runs), so a search usually costs no query for it.
+_WORD_TSQUERIES: dict[str, str] = {}
+_MAX_CACHED_WORDS = 50_000
+# Planner settings for every search statement. A common word's matches (tens of
+# thousands at 1M documents) are sorted by ticket for DISTINCT ON: with the default 4MB
+# that sort spilled to disk. And their estimated cost crosses the JIT threshold, whose
+# compilation takes longer than the search. deploy/postgresql.conf.d sets both too.
+_SETTINGS = {"work_mem": "32MB", "jit": "off"}
 # ts_rank_cd normalization 1: divide by 1 + log(document length), so a long message that
 # mentions a word in passing does not outrank a short one about it.
 _NORMALIZATION = 1
-# A requester's visible tickets are listed as a constant array up to this many. Not for
-# an organization's lead (6,000 tickets at 1M documents): over the 200 bench searches the
-# array's p95 was twice the subquery's, its thousands of ticket index probes paid each time.
-_MAX_LISTED = 1000
 # The GIN index, dropped during a full reindex and built again at its end: one bulk
 # build costs less than a million inserts (1M reindex: 1,334 -> 2,001 documents/s).
 _GIN = "CREATE INDEX IF NOT EXISTS search_document_vector ON search_document USING gin (vector)"
@@ -41,15 +47,34 @@ class PostgresBackend(Backend):
     def index(self, documents: list[Document]) -> None:
         """Nothing to do: the vector column is generated from title and body."""
 
+    def rebuild_workers(self) -> int:
+        # Each INSERT ... SELECT computes its rows' vectors in its own server process, and
+        # that is most of a reindex's work: one connection per core, up to 4. Inside a
+        # transaction (tests) other connections could not see its rows: one.
+        if self.connection.in_atomic_block:
+            return 1
+        return max(1, min(4, os.cpu_count() or 1))
+
     def clear(self, kinds: Sequence[str]) -> None:
         # Until optimize() builds the GIN index again, searches read the table: slower,
-        # still correct.
-        with self.connection.cursor() as cursor:
+        # still correct. TRUNCATE rather than DELETE: a million deleted rows would stay
+        # as dead space (and dead index entries) under the rows written next. The other
+        # areas' documents (articles...) are set aside and put back with their ids.
+        columns = ", ".join(str(field.column) for field in Document._meta.concrete_fields)
+        kept = f"SELECT {columns} FROM search_document WHERE NOT (kind = ANY(%s))"  # noqa: S608
+        with transaction.atomic(using=self.connection.alias), self.connection.cursor() as cursor:
             cursor.execute("DROP INDEX IF EXISTS search_document_vector")
-            if Document.objects.using(self.connection.alias).exclude(kind__in=kinds).exists():
-                cursor.execute("DELETE FROM search_document WHERE kind = ANY(%s)", [list(kinds)])
-            else:
-                cursor.execute("TRUNCATE search_document")  # much faster, the usual case
+            # (A second reindex in one transaction, as in tests, finds it still there.)
+            cursor.execute("DROP TABLE IF EXISTS pg_temp.search_document_kept")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE search_document_kept ON COMMIT DROP AS {kept}",
+                [list(kinds)],
+            )
+            cursor.execute("TRUNCATE search_document")
+            cursor.execute(
+                f"INSERT INTO search_document ({columns})"  # noqa: S608 - the model's columns
+                f" SELECT {columns} FROM search_document_kept"
+            )
 
     def optimize(self) -> None:
         with self.connection.cursor() as cursor:
@@ -63,13 +88,24 @@ class PostgresBackend(Backend):
                 # searches after a bulk load would otherwise do, writing.
                 cursor.execute("VACUUM ANALYZE search_document")
 
-    def tsquery(self, query: Query) -> str:
-        """The tsquery, as text; empty when every word is a stopword of both languages."""
-        sql = " && ".join([_WORD_QUERY] * len(query.words))
-        params = [word for word in query.words for _ in range(2)]
-        with self.connection.cursor() as cursor:
-            cursor.execute(f"SELECT ({sql})::text", params)
-            return cursor.fetchone()[0]
+    def tsquery(self, query: Query, *, any_word: bool = False) -> str:
+        """The tsquery, as text: every word (or with `any_word` one of them) by its English
+        or its Spanish lexeme; empty when every word is a stopword of both languages.
+        Joined here as the server's && (||) would: a word without lexemes drops out."""
+        missing = [word for word in query.words if word not in _WORD_TSQUERIES]
+        if missing:
+            columns = ", ".join([_WORD_QUERY] * len(missing))
+            with self.connection.cursor() as cursor:
+                cursor.execute(f"SELECT {columns}", [w for w in missing for _ in range(2)])
+                found = cursor.fetchone()
+            if len(_WORD_TSQUERIES) + len(missing) > _MAX_CACHED_WORDS:
+                _WORD_TSQUERIES.clear()
+            _WORD_TSQUERIES.update(zip(missing, found, strict=True))
+        parts = [_WORD_TSQUERIES[word] for word in query.words]
+        parts = [part for part in parts if part]
+        if len(parts) <= 1:
+            return "".join(parts)
+        return (" | " if any_word else " & ").join(f"( {part} )" for part in parts)
 
     def search(
         self, query: Query, scope: Scope, *, limit: int, offset: int, after_id: int = 0
@@ -79,26 +115,27 @@ class PostgresBackend(Backend):
             return []
         if scope.agent:
             sql, params = self._agent_sql(tsquery, scope, limit, offset, after_id)
-            listed = False
+            bitmaps = bool(after_id)
         else:
-            found = self._requester_sql(tsquery, scope, limit, offset, after_id)
-            if found is None:
-                return []
-            sql, params, listed = found
-        if not after_id and not listed:
-            return self._hits(sql, params)
-        with transaction.atomic(using=self.connection.alias):
-            # Over the newest documents only, or a requester's listed tickets. The planner's
-            # favourite, walking the key (or ticket) index and testing each row's
+            sql, params, bitmaps = self._requester_sql(tsquery, scope, limit, offset, after_id)
+        # Set for this statement only, in its own round trip: in autocommit its
+        # statements make one transaction, which SET LOCAL lasts; inside the caller's
+        # transaction they are set back after it.
+        settings = dict(_SETTINGS)
+        if bitmaps:
+            # Over the newest documents only, or an organization's. The planner's
+            # favourite, walking the key (or organization) index and testing each row's
             # vector, is several times slower than intersecting that range with the GIN
             # matches (BitmapAnd), which this leaves it: it misjudges how many documents
-            # a word matches. An error rolls the setting back with the savepoint.
-            with self.connection.cursor() as cursor:
-                cursor.execute("SET LOCAL enable_indexscan = off")
-            hits = self._hits(sql, params)
-            with self.connection.cursor() as cursor:
-                cursor.execute("SET LOCAL enable_indexscan TO DEFAULT")
-            return hits
+            # a word matches.
+            settings["enable_indexscan"] = "off"
+        before = "".join(f"SET LOCAL {name} = '{value}'; " for name, value in settings.items())
+        after = "".join(f"; SET LOCAL {name} TO DEFAULT" for name in settings)
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"{before}{sql}{after}", params)
+            for _ in settings:
+                cursor.nextset()
+            return [Hit(ticket_id, doc_id, score) for ticket_id, doc_id, score in cursor]
 
     def _agent_sql(
         self, tsquery: str, scope: Scope, limit: int, offset: int, after_id: int
@@ -129,50 +166,39 @@ class PostgresBackend(Backend):
 
     def _requester_sql(
         self, tsquery: str, scope: Scope, limit: int, offset: int, after_id: int
-    ) -> tuple[str, list, bool] | None:
-        """Requesters see few tickets: up to _MAX_LISTED, their ids are read first and
-        passed as a constant array, which lets the planner intersect the ticket index
-        with the GIN matches (BitmapAnd) and read only the documents that pass both,
-        rather than every document of every listed ticket (True: listed so). Past
-        that (an organization's lead), the probes of the ticket index cost more than
-        they save: a subquery, planned as before. An organization's lead's documents are
-        allowed by their organization_id, whose btree index the planner intersects with
-        the GIN matches the same way (True too); their few other tickets are listed.
-        None when they see no ticket."""
-        with self.connection.cursor() as cursor:
-            cursor.execute(f"{scope.tickets_sql} LIMIT %s", [*scope.params, _MAX_LISTED + 1])
-            ids = [row[0] for row in cursor]
-        organization = scope.organization_id
-        if not ids and organization is None:
-            return None
-        listed = len(ids) <= _MAX_LISTED
-        allowed_params: list
-        if not ids:
-            allowed, allowed_params = "d.organization_id = %s", [organization]
-        else:
-            if listed:
-                allowed, allowed_params = "d.ticket_id = ANY(%s)", [ids]
-            else:
-                allowed = f"d.ticket_id IN ({scope.tickets_sql})"
-                allowed_params = list(scope.params)
-            if organization is not None:
-                allowed = f"(d.organization_id = %s OR {allowed})"
-                allowed_params = [organization, *allowed_params]
+    ) -> tuple[str, list, bool]:
+        """A requester's documents are allowed by their own indexed columns: requester_id
+        (the tickets they requested) and, for an organization's lead, organization_id;
+        their other visible tickets (watched ones, usually none) by the ticket index,
+        probed with the array of their ids (an InitPlan, in the same statement).
+
+        A plain requester has a few hundred documents: read by those indexes, each one's
+        vector is tested (`IS TRUE` keeps the planner off the GIN index, whose scan for
+        a common word reads every match in the index: tens of thousands at 1M). An
+        organization's lead has tens of thousands: those are intersected with the GIN
+        matches (BitmapAnd; True: the caller leaves the planner no other way)."""
+        conditions = [f"d.ticket_id = ANY(ARRAY({scope.tickets_sql}))"]
+        allowed_params: list = [*scope.params]
+        for column, value in (
+            ("requester_id", scope.requester_id),
+            ("organization_id", scope.organization_id),
+        ):
+            if value is not None:
+                conditions.append(f"d.{column} = %s")
+                allowed_params.append(value)
+        allowed = " OR ".join(conditions)
+        broad = scope.organization_id is not None
+        match = "d.vector @@ %s::tsquery" if broad else "(d.vector @@ %s::tsquery) IS TRUE"
         # DISTINCT ON keeps each ticket's best document.
         sql = f"""
             SELECT ticket_id, id, score FROM (
                 SELECT DISTINCT ON (d.ticket_id) d.ticket_id, d.id,
                        ts_rank_cd(d.vector, %s::tsquery, {_NORMALIZATION}) AS score
                 FROM search_document AS d
-                WHERE d.vector @@ %s::tsquery AND d.id > %s AND {allowed} AND NOT d.internal
+                WHERE {match} AND d.id > %s AND ({allowed}) AND NOT d.internal
                 ORDER BY d.ticket_id, score DESC, d.id
             ) AS best
             ORDER BY score DESC, ticket_id DESC
             LIMIT %s OFFSET %s
         """  # noqa: S608 - only SQL written here or compiled by Django
-        return sql, [tsquery, tsquery, after_id, *allowed_params, limit, offset], listed
-
-    def _hits(self, sql: str, params: list) -> list[Hit]:
-        with self.connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return [Hit(ticket_id, doc_id, score) for ticket_id, doc_id, score in cursor]
+        return sql, [tsquery, tsquery, after_id, *allowed_params, limit, offset], broad

@@ -9,13 +9,15 @@ together, and a requester never finds a ticket by the words of an internal note.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -47,6 +49,7 @@ def _document(
     *,
     ticket_id: int | None,
     organization_id: int | None = None,
+    requester_id: int | None = None,
     internal: bool = False,
     title: str = "",
     body: str = "",
@@ -57,6 +60,7 @@ def _document(
         object_id=object_id,
         ticket_id=ticket_id,
         organization_id=organization_id,
+        requester_id=requester_id,
         internal=internal,
         title=title[:300],
         body=body[:MAX_BODY],
@@ -111,13 +115,20 @@ def index_tickets(ticket_ids: Iterable[int]) -> Changes:
     3. Messages without a document are indexed; documents of messages whose internal
        flag or ticket changed (a merge) are corrected; documents of messages no longer
        on their ticket, or now serving as its description, are removed.
-    4. The documents of a ticket that moved to another organization get its new one.
+    4. The documents of a ticket that moved to another organization, or changed
+       requester, get its new ones.
     """
     ids = sorted(set(ticket_ids))
     tickets = {
         row["id"]: row
         for row in Ticket.objects.filter(pk__in=ids).values(
-            "id", "subject", "resolution", "merged_into_id", "organization_id", "updated_at"
+            "id",
+            "subject",
+            "resolution",
+            "merged_into_id",
+            "organization_id",
+            "requester_id",
+            "updated_at",
         )
     }
     gone = [pk for pk in ids if pk not in tickets or tickets[pk]["merged_into_id"] is not None]
@@ -149,26 +160,29 @@ def index_tickets(ticket_ids: Iterable[int]) -> Changes:
         for row in Document.objects.filter(
             Q(kind=Kind.MESSAGE)
             & (Q(ticket_id__in=live) | Q(object_id__in=[*others, *descriptions.values()]))
-        ).values("id", "object_id", "ticket_id", "organization_id", "internal")
+        ).values("id", "object_id", "ticket_id", "organization_id", "requester_id", "internal")
     }
     new = [pk for pk in others if pk not in existing]
     texts = dict(
         Message.objects.filter(pk__in=[*descriptions.values(), *new]).values_list("id", "body_text")
     )
     current: dict[int, tuple[str, str]] = {}
-    # Tickets whose documents carry another organization than the ticket's.
-    moved_org = {
+
+    def owners(row: Mapping[str, Any]) -> tuple[int | None, int | None]:
+        return row["organization_id"], row["requester_id"]
+
+    # Tickets whose documents carry another organization or requester than the ticket's.
+    moved_owner = {
         row["ticket_id"]
         for row in existing.values()
-        if row["ticket_id"] in live_set
-        and row["organization_id"] != tickets[row["ticket_id"]]["organization_id"]
+        if row["ticket_id"] in live_set and owners(row) != owners(tickets[row["ticket_id"]])
     }
     for doc in Document.objects.filter(kind=Kind.TICKET, object_id__in=live).values(
-        "object_id", "title", "body", "organization_id"
+        "object_id", "title", "body", "organization_id", "requester_id"
     ):
         current[doc["object_id"]] = (doc["title"], doc["body"])
-        if doc["organization_id"] != tickets[doc["object_id"]]["organization_id"]:
-            moved_org.add(doc["object_id"])
+        if owners(doc) != owners(tickets[doc["object_id"]]):
+            moved_owner.add(doc["object_id"])
     writes: list[Document] = []
     for ticket_id in live:
         ticket = tickets[ticket_id]
@@ -181,6 +195,7 @@ def index_tickets(ticket_ids: Iterable[int]) -> Changes:
                     ticket_id,
                     ticket_id=ticket_id,
                     organization_id=ticket["organization_id"],
+                    requester_id=ticket["requester_id"],
                     title=title,
                     body=body,
                     updated_at=ticket["updated_at"],
@@ -196,6 +211,7 @@ def index_tickets(ticket_ids: Iterable[int]) -> Changes:
                 pk,
                 ticket_id=ticket_id,
                 organization_id=tickets[ticket_id]["organization_id"],
+                requester_id=tickets[ticket_id]["requester_id"],
                 internal=internal,
                 body=texts[pk],
                 updated_at=created,
@@ -208,14 +224,15 @@ def index_tickets(ticket_ids: Iterable[int]) -> Changes:
                 ticket_id=others[pk][0],
                 internal=others[pk][1],
                 organization_id=tickets[others[pk][0]]["organization_id"],
+                requester_id=tickets[others[pk][0]]["requester_id"],
             )
-    # One UPDATE per organization moved to, all of those tickets' documents at once.
-    by_org: dict[int | None, list[int]] = {}
-    for ticket_id in sorted(moved_org):
-        by_org.setdefault(tickets[ticket_id]["organization_id"], []).append(ticket_id)
-    for organization_id, ids_moved in by_org.items():
+    # One UPDATE per (organization, requester) moved to, all those tickets' documents.
+    by_owner: dict[tuple[int | None, int | None], list[int]] = {}
+    for ticket_id in sorted(moved_owner):
+        by_owner.setdefault(owners(tickets[ticket_id]), []).append(ticket_id)
+    for (organization_id, requester_id), ids_moved in by_owner.items():
         moved += Document.objects.filter(ticket_id__in=ids_moved).update(
-            organization_id=organization_id
+            organization_id=organization_id, requester_id=requester_id
         )
     stale = [row["id"] for pk, row in existing.items() if pk not in others]
     if stale:
@@ -233,71 +250,83 @@ def remove_ticket(ticket_id: int) -> int:
     return removed
 
 
-def _ticket_documents(ticket_ids: list[int]) -> Iterator[Document]:
-    """The documents of these tickets, built from the database in two queries."""
-    tickets = Ticket.objects.filter(pk__in=ticket_ids, merged_into__isnull=True).values_list(
-        "id", "subject", "resolution", "organization_id", "updated_at"
-    )
-    messages: dict[int, list[tuple[Any, ...]]] = {}
-    rows = (
-        Message.objects.filter(ticket_id__in=ticket_ids)
-        .order_by("ticket_id", "created_at", "id")
-        .values_list("ticket_id", "id", "internal", "body_text", "created_at")
-    )
-    for row in rows:
-        messages.setdefault(row[0], []).append(row)
-    for ticket_id, subject, resolution, organization_id, updated_at in tickets:
-        conversation = messages.get(ticket_id, [])
-        description = next((row for row in conversation if not row[2]), None)
-        yield _document(
-            Kind.TICKET,
-            ticket_id,
-            ticket_id=ticket_id,
-            organization_id=organization_id,
-            title=subject,
-            body=_ticket_body(description[3] if description else "", resolution),
-            updated_at=updated_at,
-        )
-        for _, pk, internal, text, created in conversation:
-            if description is None or pk != description[1]:
-                yield _document(
-                    Kind.MESSAGE,
-                    pk,
-                    ticket_id=ticket_id,
-                    organization_id=organization_id,
-                    internal=internal,
-                    body=text,
-                    updated_at=created,
-                )
-
-
-def reindex(*, progress: Progress | None = None, chunk: int = 500) -> int:
+def reindex(
+    *, progress: Progress | None = None, chunk: int = 2000, workers: int | None = None
+) -> int:
     """Rebuild every ticket and message document from the tickets and their messages.
 
     1. Remove the ticket and message documents (searches find less until this ends);
        other areas' documents (articles...) stay.
-    2. Walk the tickets in id order, `chunk` at a time, writing their documents in bulk.
+    2. Cut the tickets, in id order, into ranges of `chunk`, and write each range's
+       documents with one INSERT ... SELECT (Backend.rebuild) in a transaction of its
+       own; `workers` connections at once where the database computes the index entries
+       in its own processes (PostgreSQL: Backend.rebuild_workers by default).
     3. Compact the index and refresh the statistics.
-    Calls progress(done, expected) after each chunk; returns the number of documents.
+    Calls progress(done, expected) after each range; returns the number of documents.
     """
     backend = get_backend()
     # About one document per message: a ticket's description shares the ticket's.
     expected = Message.objects.count()
     with transaction.atomic():
         backend.clear([Kind.TICKET, Kind.MESSAGE])
+    ids = list(Ticket.objects.order_by("pk").values_list("pk", flat=True))
+    ranges = [
+        (ids[start - 1] if start else 0, ids[min(start + chunk, len(ids)) - 1])
+        for start in range(0, len(ids), chunk)
+    ]
+    if workers is None:
+        workers = backend.rebuild_workers()
     done = 0
-    last_id = 0
-    while True:
-        ids = list(
-            Ticket.objects.filter(pk__gt=last_id)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:chunk]
-        )
-        if not ids:
-            break
-        last_id = ids[-1]
-        done += index_documents(_ticket_documents(ids))
+    for written in _rebuild(ranges, workers):
+        done += written
         if progress is not None:
             progress(done, max(expected, done))
     backend.optimize()
     return done
+
+
+def _rebuild(ranges: list[tuple[int, int]], workers: int) -> Iterator[int]:
+    """Backend.rebuild of each range, each in its own transaction; yields each one's count
+    as it ends. With several workers, each thread has its own connection (closed when
+    it ends); an error stops the others after their current range, then is raised."""
+    if workers <= 1 or len(ranges) <= 1:
+        backend = get_backend()
+        for bounds in ranges:
+            with transaction.atomic():
+                yield backend.rebuild(*bounds)
+        return
+    todo: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
+    for bounds in ranges:
+        todo.put(bounds)
+    results: queue.SimpleQueue[int | BaseException] = queue.SimpleQueue()
+    failed = threading.Event()
+
+    def work() -> None:
+        try:
+            backend = get_backend()
+            while not failed.is_set():
+                try:
+                    bounds = todo.get_nowait()
+                except queue.Empty:
+                    return
+                with transaction.atomic():
+                    results.put(backend.rebuild(*bounds))
+        except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
+            failed.set()
+            results.put(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in ranges:
+            result = results.get()
+            if isinstance(result, BaseException):
+                raise result
+            yield result
+    finally:
+        failed.set()
+        for thread in threads:
+            thread.join()

@@ -90,14 +90,25 @@ def _indexable(word: str) -> bool:
     return len(word) <= MAX_WORD and word not in STOPWORDS
 
 
+class _IndexedWords(dict[str, str]):
+    """word -> what index_text writes for it: its stems, space-separated, or "" for a
+    stopword or an overlong word. One dict lookup per word of a reindex (the hot loop);
+    bounded, past the bound words are worked out again each time."""
+
+    def __missing__(self, word: str) -> str:
+        value = " ".join(stems(word)) if _indexable(word) else ""
+        if len(self) < 200_000:
+            self[word] = value
+        return value
+
+
+_indexed_words = _IndexedWords()
+
+
 def index_text(text: str) -> str:
     """What the SQLite index stores for a text: the stems of its words, space-separated,
     without stopwords. Searched with the stems of the query's words."""
-    out: list[str] = []
-    for word in words(text):
-        if _indexable(word):
-            out.extend(stems(word))
-    return " ".join(out)
+    return " ".join(filter(None, map(_indexed_words.__getitem__, words(text))))
 
 
 @dataclass(frozen=True)

@@ -166,3 +166,20 @@ class IncidentTicket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident_id}: {self.ticket_id}"
+
+
+class TicketVector(models.Model):
+    """A ticket's sentence embedding (soporte[semantic]), written by the triage job when
+    the ticket arrives and again when its text changes: a similar-ticket lookup then
+    embeds only the ticket it starts from (embedding 30 candidates cost 300 ms)."""
+
+    ticket = models.OneToOneField(
+        "tickets.Ticket", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    model = models.CharField(max_length=40)  # search.semantic.MODEL that wrote it
+    digest = models.BigIntegerField()  # of the text embedded (search.semantic.digest)
+    vector = models.BinaryField()  # float16, unit length (search.semantic.pack)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"vector of {self.ticket_id}"

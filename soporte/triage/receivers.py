@@ -1,6 +1,7 @@
 """Connections to the tickets area: a new ticket queues its triage job (it runs after
 commit, so opening a ticket never waits on the model); a suggested field an agent changes
-afterwards is recorded as a correction for the next training."""
+afterwards is recorded as a correction for the next training; a changed subject is
+embedded again."""
 
 from __future__ import annotations
 
@@ -21,7 +22,12 @@ def on_ticket_changed(sender, *, ticket, event_kinds: list[str], events, **kwarg
         return
     if EventKind.UPDATED not in event_kinds:
         return
-    changed = {e.field for e in events if e.kind == EventKind.UPDATED and e.field in FIELDS}
+    updated = {e.field for e in events if e.kind == EventKind.UPDATED}
+    if "subject" in updated:  # the stored sentence vector says what the old subject did
+        from .tasks import embed
+
+        embed.enqueue(ticket.pk)
+    changed = updated & set(FIELDS)
     if changed:
         from .services import record_corrections
 

@@ -52,6 +52,7 @@ from .models import (
     IncidentTicket,
     Suggestion,
     SuggestionStatus,
+    TicketVector,
     TriageModel,
     TriageSettings,
 )
@@ -941,6 +942,7 @@ def triage_tickets(ticket_ids: Sequence[int]) -> list[dict[str, Any]]:
     steps: list[tuple[str, Callable[[], Mapping[int, Any]]]] = [
         ("duplicate", lambda: _find_duplicates(found, texts, config)),
         ("incident", lambda: _detect_storms(found, config)),
+        ("vector", lambda: store_vectors(texts)),
     ]
     if config.enabled:
         steps.insert(0, ("suggestions", lambda: _suggest_many(found, texts, config)))
@@ -951,9 +953,93 @@ def triage_tickets(ticket_ids: Sequence[int]) -> list[dict[str, Any]]:
             log.exception("Triage step %s failed for tickets %s", name, [t.pk for t in found])
             continue
         for pk, result in results.items():
-            counted = len(result) if isinstance(result, list) else getattr(result, "pk", None)
+            if isinstance(result, bool):
+                counted: Any = result
+            else:
+                counted = len(result) if isinstance(result, list) else getattr(result, "pk", None)
             done[pk][name] = counted
     return [done[pk] for pk in ticket_ids]
+
+
+# -- sentence vectors (soporte[semantic]) ------------------------------------------------
+
+EMBED_CHUNK = 512  # tickets read and embedded per step of a backfill
+EMBED_MISSING_LIMIT = 5000  # tickets the periodic backfill embeds per run
+
+
+def store_vectors(texts: Mapping[int, str]) -> dict[int, bool]:
+    """Embed and store the tickets' texts ({ticket id: ticket text}) whose stored vector
+    is missing, of another model or of another text: identical texts once, BATCH texts
+    per model call. {ticket id: whether a vector was written}; nothing without the extra.
+    Idempotent: a rerun finds every vector current and embeds nothing."""
+    from soporte.search import semantic
+
+    out = dict.fromkeys(texts, False)
+    if not texts or not semantic.available():
+        return out
+    digests = {pk: semantic.digest(text) for pk, text in texts.items()}
+    current = dict(
+        TicketVector.objects.filter(ticket_id__in=list(texts), model=semantic.MODEL).values_list(
+            "ticket_id", "digest"
+        )
+    )
+    todo = [pk for pk in texts if current.get(pk) != digests[pk]]
+    if not todo:
+        return out
+    unique = list(dict.fromkeys(texts[pk] for pk in todo))
+    packed = {
+        text: semantic.pack(vector)
+        for text, vector in zip(unique, semantic.embed(unique), strict=True)
+    }
+    TicketVector.objects.bulk_create(
+        [
+            TicketVector(
+                ticket_id=pk, model=semantic.MODEL, digest=digests[pk], vector=packed[texts[pk]]
+            )
+            for pk in todo
+        ],
+        update_conflicts=True,
+        unique_fields=["ticket"],
+        update_fields=["model", "digest", "vector", "updated_at"],
+    )
+    out.update(dict.fromkeys(todo, True))
+    return out
+
+
+def embed_tickets(ticket_ids: Sequence[int]) -> int:
+    """store_vectors() for these tickets, their texts read in one query (a ticket whose
+    subject changed, a backfill's chunk). Returns how many vectors were written."""
+    rows = (
+        Ticket.objects.filter(pk__in=list(ticket_ids))
+        .annotate(first_body=_first_text())
+        .values_list("pk", "subject", "first_body")
+    )
+    texts = {pk: ml.ticket_text(subject, body or "") for pk, subject, body in rows}
+    return sum(store_vectors(texts).values())
+
+
+def embed_missing(*, limit: int | None = None, chunk: int = EMBED_CHUNK) -> int:
+    """The backfill: embed the tickets (not merged away) with no vector of the current
+    model, newest first, `chunk` at a time, `limit` at most. Returns how many were
+    written; 0 without the extra. A ticket whose text changed is the change job's."""
+    from soporte.search import semantic
+
+    if not semantic.available():
+        return 0
+    written, after = 0, None
+    while limit is None or written < limit:
+        size = chunk if limit is None else min(chunk, limit - written)
+        page = Ticket.objects.filter(merged_into__isnull=True).exclude(
+            pk__in=TicketVector.objects.filter(model=semantic.MODEL).values("ticket_id")
+        )
+        if after is not None:  # the newest-first walk goes on below the last chunk
+            page = page.filter(pk__lt=after)
+        ids = list(page.order_by("-pk").values_list("pk", flat=True)[:size])
+        if not ids:
+            break
+        written += embed_tickets(ids)
+        after = ids[-1]
+    return written
 
 
 # -- similar tickets ---------------------------------------------------------------------
@@ -974,8 +1060,9 @@ def similar_tickets(user: User, ticket: Ticket, *, limit: int = 5) -> list[Simil
        pick the candidates: the newest SIMILAR_CANDIDATES tickets the person may see
        holding all of them, or else any, or else any of its first words
        (_visible_candidates).
-    2. Text similarity ranks them; with the semantic extra, sentence embeddings re-rank
-       the best few (embedding every candidate would cost seconds)."""
+    2. Text similarity scores them; with sentence vectors (soporte[semantic]) the score
+       is search.semantic.blend of words and meaning, the meaning read from the vectors
+       stored at intake (semantic.meanings: only this ticket may be embedded now)."""
     from soporte.search.text import parse_query
 
     from . import semantic
@@ -990,19 +1077,18 @@ def similar_tickets(user: User, ticket: Ticket, *, limit: int = 5) -> list[Simil
     if not found:
         return []
     texts = [ml.ticket_text(c.subject, c.body) for c in found]
-    words = ml.similarities(ml.vectors([text]), ml.vectors(texts))
-    best = sorted(range(len(found)), key=lambda i: -words[i])[: limit * 6]
-    scores = semantic.rank(text, [texts[i] for i in best], [float(words[i]) for i in best])
-    ranked = sorted(zip(best, scores, strict=True), key=lambda pair: -pair[1])
+    words = [float(w) for w in ml.similarities(ml.vectors([text]), ml.vectors(texts))]
+    scores = semantic.rank_stored(ticket.pk, text, [c.ticket_id for c in found], words)
+    ranked = sorted(range(len(found)), key=lambda i: -scores[i])[: limit * 2]
     rows = {
         row["pk"]: row
         for row in Ticket.objects.filter(
-            pk__in=[found[i].ticket_id for i, _s in ranked[: limit * 2]], merged_into__isnull=True
+            pk__in=[found[i].ticket_id for i in ranked], merged_into__isnull=True
         ).values("pk", "number", "subject", "status")
     }
     return [
-        Similar(row["number"], row["subject"], row["status"], round(float(score), 4))
-        for row, score in ((rows.get(found[i].ticket_id), score) for i, score in ranked)
+        Similar(row["number"], row["subject"], row["status"], round(float(scores[i]), 4))
+        for row, i in ((rows.get(found[i].ticket_id), i) for i in ranked)
         if row is not None
     ][:limit]
 

@@ -29,3 +29,22 @@ def train(user_id: int | None = None) -> int | None:
         return train_model(acting_user=user).version
     except InvalidInput:
         return None
+
+
+@job("triage.embed", max_attempts=3, batched=True)
+def embed(calls: list[list[int]]) -> None:
+    """The sentence vector of tickets whose subject changed (soporte[semantic]), the
+    runs a worker claims together embedded at once; a current vector is left alone."""
+    from .services import embed_tickets
+
+    embed_tickets([args[0] for args in calls])
+
+
+@job("triage.embed_missing", max_attempts=1, timeout=3600.0)
+def embed_missing() -> int:
+    """Periodic: vectors for tickets that have none (those from before the extra was
+    installed, or whose triage failed), EMBED_MISSING_LIMIT per run so a large backfill
+    never holds a worker for long; `soporte triage_embed` does all of them at once."""
+    from .services import EMBED_MISSING_LIMIT, embed_missing
+
+    return embed_missing(limit=EMBED_MISSING_LIMIT)

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from soporte.assets import services
-from soporte.assets.models import Asset, AssetEvent, Installation
+from soporte.assets.models import Asset, AssetEvent
 
 from .conftest import AGENT_DIR
 
@@ -53,9 +53,7 @@ def test_the_agent_reports_this_machine_to_a_live_server(live_server, ada):
     assert first.returncode == 0, first.stderr
     asset = Asset.objects.get(hostname=socket.gethostname())
     assert "recorded as " + asset.tag in first.stdout
-    installed = set(
-        Installation.objects.filter(asset=asset).values_list("product__name", flat=True)
-    )
+    installed = {item.name for item in services.installed_software(asset)}
     assert installed == _dpkg_packages()
     assert {"dpkg", "bash"} <= installed
     assert asset.ram_mb > 0 and asset.os_name and asset.interfaces

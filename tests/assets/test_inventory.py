@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from soporte.assets import services
 from soporte.assets.inventory import flag_stale
-from soporte.assets.models import Asset, AssetEvent, EventKind, Installation
+from soporte.assets.models import Asset, AssetEvent, EventKind, Installation, MachineSoftware
 
 REPORT = {
     "agent_version": "1.0.0",
@@ -35,6 +35,12 @@ REPORT = {
         {"name": "openssh-client", "version": "1:9.2p1-2+deb12u3"},
     ],
 }
+
+
+def software(asset_id: int) -> dict[str, str]:
+    """Name -> version, as the asset's pages list it."""
+    listed = services.installed_software(Asset.objects.get(pk=asset_id))
+    return {item.name: item.version for item in listed}
 
 
 @pytest.fixture
@@ -65,9 +71,8 @@ def test_a_new_machine_is_recorded_with_its_packages(api, acme, ada):
     )
     assert asset.hardware_uuid == REPORT["hardware_uuid"].lower()
     assert asset.interfaces == [{"name": "wlp2s0", "mac": "aa:bb:cc:00:11:22", "ips": ["10.0.0.7"]}]
-    assert sorted(Installation.objects.values_list("product__name", flat=True)) == [
-        "bash", "firefox-esr", "openssh-client",
-    ]  # fmt: skip
+    assert sorted(software(asset.pk)) == ["bash", "firefox-esr", "openssh-client"]
+    assert not Installation.objects.exists()  # one package list per machine, no rows
     assert asset.last_inventory_at is not None
     assert asset.organization == acme  # the token's
 
@@ -123,16 +128,13 @@ def test_software_entered_by_hand_survives_reports(send, api, alice):
     asset_id = send().json()["id"]
     api(alice).post(f"/assets/{asset_id}/software", {"name": "In-house ERP", "version": "3"})
     send(software=REPORT["software"][:1])
-    names = set(
-        Installation.objects.filter(asset_id=asset_id).values_list("product__name", flat=True)
-    )
-    assert names == {"bash", "In-house ERP"}
+    assert set(software(asset_id)) == {"bash", "In-house ERP"}
 
 
 def test_a_report_without_a_package_list_leaves_the_software_alone(send):
     asset_id = send().json()["id"]
     send(software=None, ram_mb=1)
-    assert Installation.objects.filter(asset_id=asset_id).count() == 3
+    assert len(software(asset_id)) == 3
 
 
 @pytest.mark.parametrize(
@@ -228,12 +230,12 @@ def test_an_unchanged_report_records_nothing_and_still_moves_last_seen(
     asset_id = send().json()["id"]
     long_ago = timezone.now() - timedelta(days=3)
     Asset.objects.filter(pk=asset_id).update(last_inventory_at=long_ago)
-    events, installed = AssetEvent.objects.count(), list(Installation.objects.values("pk"))
+    events, installed = AssetEvent.objects.count(), list(MachineSoftware.objects.values())
     with django_assert_max_num_queries(2):
         body = send().json()
     assert (body["id"], body["created"], body["changes"]) == (asset_id, False, [])
     assert AssetEvent.objects.count() == events
-    assert list(Installation.objects.values("pk")) == installed
+    assert list(MachineSoftware.objects.values()) == installed
     assert Asset.objects.get(pk=asset_id).last_inventory_at > long_ago
 
 
@@ -241,11 +243,11 @@ def test_only_what_changed_is_recorded_when_the_hardware_changes(send):
     """Disks and interfaces read back from the database compare equal to the report's:
     a new RAM size is the only change, and the package list is not rewritten."""
     asset_id = send().json()["id"]
-    installed = list(Installation.objects.values_list("pk", "version"))
+    installed = list(MachineSoftware.objects.values())
     last = AssetEvent.objects.filter(asset_id=asset_id).latest("id").pk
     response = send(ram_mb=31734)
     assert response.json()["changes"] == ["ram_mb"]
-    assert list(Installation.objects.values_list("pk", "version")) == installed
+    assert list(MachineSoftware.objects.values()) == installed
     new = AssetEvent.objects.filter(asset_id=asset_id, pk__gt=last)
     assert list(new.values_list("field", "old", "new")) == [("ram_mb", "15734", "31734")]
 
@@ -283,9 +285,7 @@ def test_a_report_costs_the_same_queries_for_many_packages_as_for_few(send):
     changed += [{"name": f"new-{n}", "version": "1.0"} for n in range(100)]
     assert queries(software=changed) <= few_changed
     asset_id = Asset.objects.get(serial=REPORT["serial"]).pk
-    versions = dict(
-        Installation.objects.filter(asset_id=asset_id).values_list("product__name", "version")
-    )
+    versions = software(asset_id)
     assert len(versions) == 200 and versions["pkg-7"] == "2.0" and versions["new-7"] == "1.0"
     summary = AssetEvent.objects.get(asset_id=asset_id, kind=EventKind.INVENTORY, field="software",
                                      new__startswith="+")  # fmt: skip
@@ -305,3 +305,46 @@ def test_a_token_records_its_use_at_most_once_a_minute(send, enrollment):
     send(ram_mb=2)
     token.refresh_from_db()
     assert token.last_used_at > first_use
+
+
+def test_licences_count_the_machines_the_agent_reports(send, api, alice):
+    """Licensed products are the ones whose installations count: the agent's reports
+    keep their rows (before and after the licence is bought), others stay in the one
+    package list per machine."""
+    # given: a machine reporting firefox-esr, not yet licensed
+    asset_id = send().json()["id"]
+    client = api(alice)
+
+    # when: two seats are bought, then a second machine reports it too
+    client.post("/assets/licences", {"name": "firefox-esr", "seats": 2})
+    send(hardware_uuid="second", serial="S2", hostname="second")
+
+    # then both count; an upgrade keeps the seat, a removal frees it
+    assert client.get("/assets/licences").json()[0]["used"] == 2
+    upgraded = [dict(p, version="129") if p["name"] == "firefox-esr" else p
+                for p in REPORT["software"]]  # fmt: skip
+    send(software=upgraded)
+    rows = Installation.objects.filter(product__name="firefox-esr")
+    assert sorted(rows.values_list("asset_id", "version", "source")) == sorted(
+        [(asset_id, "129", "agent"), (rows.exclude(asset_id=asset_id).get().asset_id,
+                                      REPORT["software"][1]["version"], "agent")]
+    )  # fmt: skip
+    send(software=REPORT["software"][:1])
+    assert client.get("/assets/licences").json()[0]["used"] == 1
+    assert Installation.objects.filter(product__name="bash").count() == 0  # not licensed
+
+
+def test_agent_reported_software_is_listed_and_removed_by_hand(send, api, alice):
+    asset_id = send().json()["id"]
+    client = api(alice)
+    listed = client.get(f"/assets/{asset_id}/software").json()
+    assert [(p["name"], p["source"]) for p in listed] == [
+        ("bash", "agent"), ("firefox-esr", "agent"), ("openssh-client", "agent"),
+    ]  # fmt: skip
+    assert all(p["installed_at"] and p["product_id"] for p in listed)
+    bash = listed[0]["product_id"]
+    assert client.delete(f"/assets/{asset_id}/software/{bash}").status_code == 204
+    assert set(software(asset_id)) == {"firefox-esr", "openssh-client"}
+    assert client.delete(f"/assets/{asset_id}/software/{bash}").status_code == 404
+    removed = AssetEvent.objects.get(asset_id=asset_id, kind=EventKind.SOFTWARE_REMOVED)
+    assert (removed.field, removed.old, removed.actor) == ("bash", "5.2.15-2+b7", alice)

@@ -214,6 +214,7 @@ def _tied_hits():
     ], {1: "Install the printer driver.", 2: "A sheet is stuck inside the printer tray."}
 
 
+@pytest.mark.semantic
 @pytest.mark.skipif(not HAS_SEMANTIC, reason="the semantic extra is not installed")
 def test_with_the_semantic_extra_suggestions_rank_by_meaning_too(write, maria):
     from soporte.kb.queries import _by_meaning
@@ -230,11 +231,9 @@ def test_with_the_semantic_extra_suggestions_rank_by_meaning_too(write, maria):
     assert titles == ["Sheet stuck", "Driver install"]
 
 
-def test_without_the_semantic_extra_suggestions_rank_by_words(write, maria, monkeypatch):
+def test_without_the_semantic_extra_suggestions_rank_by_words(write, maria):
     from soporte.kb.queries import _by_meaning
-    from soporte.search import semantic
 
-    monkeypatch.setattr(semantic, "_model", {"model": None})
     hits, bodies = _tied_hits()
     assert _by_meaning("my printer is jammed", hits, bodies) == hits
     _printer_articles(write)

@@ -4,10 +4,13 @@ files and passwords, silently (no mail), and a second run adds nothing."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from datetime import UTC
 from pathlib import Path
 
@@ -37,14 +40,25 @@ def helpdesk(tmp_path_factory):
     problem = peer.ensure_venv()
     if problem:
         pytest.fail(f"django-helpdesk could not be installed from PyPI: {problem}")
-    folder = tmp_path_factory.mktemp("helpdesk")
+    # The site takes minutes to make (django-helpdesk's migrations); one made by this very
+    # script is kept beside the peer's virtualenv for the next run (the other database's).
+    digest = hashlib.sha256(SITE_SCRIPT.read_bytes()).hexdigest()[:16]
+    kept = peer.VENV / f"site-{digest}"
+    if not (kept / "made.json").exists():
+        building = Path(tempfile.mkdtemp(prefix="site-", dir=peer.VENV))
+        made = subprocess.run(
+            [str(peer._venv_python()), str(SITE_SCRIPT),
+             str(building / "helpdesk.sqlite3"), str(building / "media")],
+            capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr[-3000:]
+        (building / "made.json").write_text(made.stdout.strip().splitlines()[-1])
+        shutil.rmtree(kept, ignore_errors=True)
+        building.rename(kept)
+    folder = tmp_path_factory.mktemp("helpdesk")  # a copy: the test must not change the kept one
+    shutil.copytree(kept, folder, dirs_exist_ok=True)
     db, media = folder / "helpdesk.sqlite3", folder / "media"
-    made = subprocess.run(
-        [str(peer._venv_python()), str(SITE_SCRIPT), str(db), str(media)],
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr[-3000:]
-    return db, media, json.loads(made.stdout.strip().splitlines()[-1])
+    return db, media, json.loads((folder / "made.json").read_text())
 
 
 def _import(db: Path, media: Path) -> str:

@@ -1,13 +1,14 @@
-"""PostgreSQL's two query shapes (soporte/search/postgres.py) give the same answers: a
-requester's tickets listed as an array or, past the array's limit, as a subquery; an
-agent's visibility checked while walking the ranking, page after page."""
+"""PostgreSQL's query shapes (soporte/search/postgres.py): a requester's and an
+organization lead's search in one statement; an agent's visibility checked while walking
+the ranking, page after page."""
 
 from __future__ import annotations
 
 import pytest
 from django.db import connection
 
-from soporte.search import postgres
+from soporte.search.backend import get_backend
+from soporte.search.queries import parse, scope_for
 
 pytestmark = [
     pytest.mark.django_db,
@@ -15,15 +16,27 @@ pytestmark = [
 ]
 
 
-def test_a_requester_finds_the_same_past_the_array_limit(
-    make_ticket, maria, marco, index, found, monkeypatch
+def test_a_search_of_known_words_is_one_statement_that_leaves_the_session_as_it_was(
+    make_ticket, maria, marco, index, django_assert_num_queries
 ):
-    tickets = [make_ticket(requester=maria, subject=f"Monitor flickers {n}") for n in range(3)]
-    index(*tickets, make_ticket(requester=marco, subject="Monitor flickers too"))
-    listed = found(maria, "monitor")
-    assert sorted(listed) == sorted(t.number for t in tickets)
-    monkeypatch.setattr(postgres, "_MAX_LISTED", 1)
-    assert found(maria, "monitor") == listed
+    """Requesters' and organization leads' searches: the words' tsqueries are kept
+    after the first search, the watched tickets are read inside the statement, and the
+    planner setting a lead's search needs is set and reset in that same round trip."""
+    marco.sees_organization_tickets = True
+    marco.save(update_fields=["sees_organization_tickets"])
+    own = make_ticket(requester=maria, subject="Monitor flickers")
+    colleague = make_ticket(requester=marco, subject="Monitor flickers too")
+    index(own, colleague)
+    backend, query = get_backend(), parse("monitor flickers")
+    for user, expected in ((maria, [own.pk]), (marco, sorted([own.pk, colleague.pk]))):
+        scope = scope_for(user)
+        backend.search(query, scope, limit=5, offset=0)
+        with django_assert_num_queries(1):
+            hits = backend.search(query, scope, limit=5, offset=0)
+        assert sorted(hit.ticket_id for hit in hits) == expected
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW enable_indexscan")
+        assert cursor.fetchone()[0] == "on"
 
 
 def test_an_agents_pages_follow_one_another_without_hidden_tickets(

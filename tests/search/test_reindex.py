@@ -12,6 +12,7 @@ from soporte.search import services as search
 from soporte.search.models import Document, Kind
 from soporte.search.queries import search_tickets
 from soporte.tickets import services
+from soporte.tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -84,3 +85,40 @@ def test_reindex_keeps_other_areas_documents(conversation, carol):
     hits = search_objects(Kind.ARTICLE, parse_query("modem"), scope, limit=5)
     assert [hit.object_id for hit in hits] == [conversation.pk]
     assert Document.objects.filter(kind=Kind.ARTICLE).count() == 1
+
+
+_FIELDS = (
+    "kind", "object_id", "ticket_id", "organization_id", "requester_id", "internal",
+    "title", "body", "updated_at",
+)  # fmt: skip
+
+
+def _documents() -> list[tuple]:
+    return sorted(
+        Document.objects.filter(kind__in=[Kind.TICKET, Kind.MESSAGE]).values_list(*_FIELDS)
+    )
+
+
+def test_reindex_writes_what_indexing_each_ticket_writes(
+    conversation, make_ticket, alice, maria, pedro
+):
+    """The set-based rebuild (one INSERT ... SELECT per chunk of tickets) matches
+    index_tickets, field for field: descriptions, resolutions, notes, merges, bodies
+    past MAX_BODY, a ticket whose first message is an internal note."""
+    # given
+    resolved = make_ticket(requester=pedro, subject="Impresora", body="No imprime")
+    services.reply(resolved, acting_user=alice, body="Cambie el tóner")
+    services.resolve(resolved, acting_user=alice, resolution="Tóner nuevo instalado")
+    make_ticket(requester=maria, subject="Registro", body="x" * (search.MAX_BODY + 10))
+    note_first = make_ticket(acting_user=alice, requester=maria, subject="Llamada", body="Nota")
+    services.reply(note_first, acting_user=maria, body="Sigue sin funcionar")
+    note_first.messages.filter(body_text="Nota").update(internal=True)
+    search.index_tickets(Ticket.objects.values_list("pk", flat=True))
+    one_by_one = _documents()
+    # when
+    Document.objects.all().delete()
+    count = search.reindex(chunk=2)  # several chunks, one of them the merged ticket
+    # then
+    assert _documents() == one_by_one
+    assert count == len(one_by_one)
+    assert {row[4] for row in one_by_one} == {maria.pk, pedro.pk}

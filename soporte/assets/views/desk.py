@@ -38,7 +38,6 @@ from ..models import (
     Asset,
     EnrollmentToken,
     ImportRun,
-    Installation,
     MaintenancePlan,
     MaintenanceTask,
     Port,
@@ -185,12 +184,12 @@ def asset_edit(request: HttpRequest, asset_id: int) -> HttpResponse:
 @require_GET
 def asset_page(request: HttpRequest, asset_id: int) -> HttpResponse:
     asset = _asset(request, asset_id)
-    installations = Installation.objects.filter(asset=asset).select_related("product")
+    software = services.installed_software(asset)
     context = {
         "asset": asset,
         "children": list(asset.attachments.select_related("type")),
-        "software": list(installations[:300]),
-        "software_count": installations.count(),
+        "software": software[:300],
+        "software_count": len(software),
         "traces": cabling.traces(asset),
         "tickets": list(services.asset_tickets(request.user, asset)[:50]),
         "events": list(asset.events.select_related("actor").order_by("-at", "-id")[:100]),
