@@ -252,6 +252,11 @@ SATISFACTION_LOW_RATING_ACTION = envstr("SOPORTE_SATISFACTION_LOW_RATING_ACTION"
 if SATISFACTION_LOW_RATING_ACTION not in ("alert", "reopen", "none"):
     raise EnvError("SOPORTE_SATISFACTION_LOW_RATING_ACTION must be alert, reopen or none")
 
+# Sentence vectors (the extra soporte[semantic]) for similar tickets and article
+# suggestions. Embedding costs milliseconds of CPU per new ticket: a site that takes more
+# mail than its workers can embed turns it off and ranks by words.
+SEMANTIC = envbool("SOPORTE_SEMANTIC", True)
+
 # /metrics answers only a scraper sending this token (Bearer); unset, the page is off.
 METRICS_TOKEN = envstr("SOPORTE_METRICS_TOKEN", "")
 

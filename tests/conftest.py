@@ -8,6 +8,7 @@ at Acme, and Pedro works for Globex and should have no access to Acme's tickets.
 from __future__ import annotations
 
 import json
+import os
 from itertools import count
 
 import pytest
@@ -41,6 +42,8 @@ django_settings.PASSWORD_HASHERS = [
     *django_settings.PASSWORD_HASHERS,  # to check what other sites hashed (imports)
 ]
 django_settings.WHITENOISE_AUTOREFRESH = True
+# Processes the tests start (workers, servers) run without the sentence model too.
+os.environ["SOPORTE_SEMANTIC"] = "off"
 
 
 @pytest.fixture(autouse=True)
@@ -76,10 +79,12 @@ def _fresh_process_caches():
 def _sentence_model_only_where_asked(request, monkeypatch):
     """Without soporte[semantic]'s model unless a test is marked ``semantic``: with it,
     every ticket a test opens is embedded at intake (about 15% more CPU for the suite)."""
-    if request.node.get_closest_marker("semantic") is None:
-        from soporte.search import semantic
+    from soporte.search import semantic
 
+    if request.node.get_closest_marker("semantic") is None:
         monkeypatch.setattr(semantic, "_model", {"model": None})
+    else:
+        monkeypatch.setattr(django_settings, "SEMANTIC", True)
 
 
 @pytest.fixture

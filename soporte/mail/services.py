@@ -93,13 +93,15 @@ def process_raw_messages(raw_ids: Sequence[int]) -> list[RawMessage]:
     2. Each message in its own savepoint: parse, thread, write the ticket or reply,
        record the mail it calls for. A failure rolls back that message alone and
        quarantines it with the reason.
-    3. Write what the batch collected (Message-IDs, the rows' outcomes, the jobs) and
-       commit. A crash rolls all of it back: the rows are still waiting.
+    3. Write what the batch collected (Message-IDs, the rows' outcomes, the work
+       receivers deferred to the batch's end, the jobs) and commit. A crash rolls all
+       of it back: the rows are still waiting.
     """
     from soporte.jobs.queue import buffered_jobs
 
     processed: list[RawMessage] = []
-    with transaction.atomic(), buffered_jobs() as jobs:
+    # Receivers of ticket changes may do their work once for the batch (rollups).
+    with transaction.atomic(), buffered_jobs() as jobs, tickets.batch_of_changes():
         pending = (
             RawMessage.objects.select_for_update(skip_locked=True)
             .filter(pk__in=list(raw_ids), status=RawStatus.PENDING)

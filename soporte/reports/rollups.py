@@ -449,6 +449,77 @@ def refresh_ticket(
             stored.save(update_fields=["rows", "signature", "updated_at"])
 
 
+def refresh_tickets(ticket_ids: Iterable[int], *, opened: dict[int, Any] | None = None) -> None:
+    """refresh_ticket for the tickets of a batch of changes, in a few queries for all of
+    them (inside the caller's transaction).
+
+    1. `opened`: tickets just opened and not changed since (ticket id -> the ticket as
+       opened): their contributions come from the ticket alone, as in refresh_ticket,
+       unless they are gone (rolled back) or a contribution was written meanwhile.
+    2. Every other ticket (and those): the full way, set-based: lock the stored
+       contributions, compute the new ones, keep the changed ones.
+    3. Add the sum of the differences to the rollups in one upsert per row touched.
+    """
+    opened = dict(opened or {})
+    full = set(ticket_ids) - opened.keys()
+    total: Contribution = {}
+    with transaction.atomic():
+        for pk, ticket in list(opened.items()):
+            if ticket.status in DONE or ticket.first_responded_at:
+                full.add(pk)
+                del opened[pk]
+        if opened:
+            alive = set(Ticket.objects.filter(pk__in=list(opened)).values_list("pk", flat=True))
+            written = set(
+                TicketContribution.objects.filter(pk__in=alive).values_list("pk", flat=True)
+            )
+            full |= written
+            fresh = []
+            for pk in sorted(alive - written):
+                new = contribution(opened[pk], (), ALWAYS)
+                _accumulate(total, new)
+                fresh.append(
+                    TicketContribution(
+                        ticket_id=pk, rows=to_rows(new), signature=signature(opened[pk])
+                    )
+                )
+            TicketContribution.objects.bulk_create(fresh)
+        if full:
+            _refresh_fully(sorted(full), total)
+        add_to_rollups({key: values for key, values in total.items() if any(values.values())})
+
+
+def _refresh_fully(ids: list[int], total: Contribution) -> None:
+    stored = {
+        row.pk: row for row in TicketContribution.objects.select_for_update().filter(pk__in=ids)
+    }
+    now = timezone.now()
+    created, changed = [], []
+    empty: tuple[Contribution, str] = ({}, "")
+    found = dict.fromkeys(ids, empty)  # a ticket gone contributes nothing
+    for ticket, new in loaded(ids, Calendars()):
+        found[ticket.pk] = (new, signature(ticket))
+    for pk, (new, sig) in found.items():
+        row = stored.get(pk)
+        old = from_rows(row.rows) if row is not None else {}
+        _accumulate(total, difference(new, old))
+        if row is None:
+            if sig:
+                created.append(TicketContribution(ticket_id=pk, rows=to_rows(new), signature=sig))
+        elif old != new or row.signature != sig:
+            row.rows, row.signature, row.updated_at = to_rows(new), sig, now
+            changed.append(row)
+    TicketContribution.objects.bulk_create(created)
+    TicketContribution.objects.bulk_update(changed, ["rows", "signature", "updated_at"])
+
+
+def _accumulate(total: Contribution, delta: Contribution) -> None:
+    for key, values in delta.items():
+        row = total.setdefault(key, {})
+        for name, value in values.items():
+            row[name] = row.get(name, 0) + value
+
+
 # -- the coarse projections ------------------------------------------------------------------
 
 

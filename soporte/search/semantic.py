@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 
 log = logging.getLogger(__name__)
 _model: dict[str, Any] = {}
@@ -32,7 +33,10 @@ BATCH = 64  # texts per model call when many are embedded (a backfill, a burst o
 
 
 def _embedder() -> Any | None:
-    """The sentence model, loaded once per process; None without the extra."""
+    """The sentence model, loaded once per process; None without the extra or with
+    SOPORTE_SEMANTIC off."""
+    if not settings.SEMANTIC:
+        return None
     with _lock:
         if "model" not in _model:
             try:

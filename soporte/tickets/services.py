@@ -57,7 +57,7 @@ from .models import (
     TicketEvent,
 )
 from .numbering import next_ticket_number
-from .signals import ticket_changed
+from .signals import change_batch_ending, ticket_changed
 
 # Data every event written inside `event_context` carries, e.g. the automation rule or
 # SLA target that made the change, so the audit trail says why it happened.
@@ -75,6 +75,43 @@ def event_context(**data: Any) -> Iterator[None]:
 
 def current_event_context() -> dict[str, Any]:
     return _event_context.get() or {}
+
+
+@dataclass
+class ChangeBatch:
+    """Changes made together in one transaction (e.g. a batch of inbound mail). Each is
+    announced as usual; a receiver whose per-change work adds up may note it here, under
+    its own key, and do it for all the batch's tickets on `change_batch_ending`."""
+
+    deferred: dict[str, Any] = field(default_factory=dict)
+
+
+_change_batch: ContextVar[ChangeBatch | None] = ContextVar("change_batch", default=None)
+
+
+def current_change_batch() -> ChangeBatch | None:
+    """The batch the changes made now belong to, or None (each change on its own)."""
+    return _change_batch.get()
+
+
+@contextmanager
+def batch_of_changes() -> Iterator[ChangeBatch]:
+    """Run inside one transaction; when the block ends without an error,
+    `change_batch_ending` is sent (still inside it). A nested block joins the outer one.
+    Work noted for a change that a savepoint rolled back is still done at the end, so
+    receivers' batch work reads the stored state (and skips tickets that do not exist)."""
+    outer = _change_batch.get()
+    if outer is not None:
+        yield outer
+        return
+    batch = ChangeBatch()
+    token = _change_batch.set(batch)
+    try:
+        yield batch
+    finally:
+        _change_batch.reset(token)
+    if batch.deferred:
+        change_batch_ending.send(sender=Ticket, batch=batch)
 
 
 @dataclass

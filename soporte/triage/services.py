@@ -40,6 +40,7 @@ from soporte.tickets.models import (
     Ticket,
     TicketEvent,
 )
+from soporte.tickets.signals import ticket_changed
 
 from . import ml
 from .models import (
@@ -752,8 +753,8 @@ def _detect_storms(found: Sequence[Ticket], config: TriageSettings) -> dict[int,
             storm = ml.find_storm(new, free, rules, scores)
             if storm is None:
                 continue
-            try:
-                with transaction.atomic():
+            try:  # one batch of changes: receivers' batch work once for the storm
+                with transaction.atomic(), tickets.batch_of_changes():
                     times = [arrivals[position[pk]].at for pk in storm.members]
                     incident = _open_incident(ticket, storm, times)
                     _open_problem(incident, list(storm.members))
@@ -768,7 +769,7 @@ def _detect_storms(found: Sequence[Ticket], config: TriageSettings) -> dict[int,
     for incident_id, ticket_ids in joined.items():
         incident = incidents[incident_id]
         try:
-            with transaction.atomic():
+            with transaction.atomic(), tickets.batch_of_changes():
                 _link(incident, ticket_ids, config)
                 _link_problem(incident, ticket_ids)
         except Exception:  # noqa: BLE001 - the other incidents' links still go in
@@ -789,19 +790,24 @@ def _open_incident(ticket: Ticket, storm: ml.Storm, times: list[Any]) -> Inciden
 
 def _open_problem(incident: Incident, ticket_ids: list[int]) -> None:
     """Open the problem record the incident is investigated under, linked to its tickets
-    (soporte/problems). A failure there is logged; the incident stands without it."""
+    at once (soporte/problems). A failure there is logged; the incident stands without it."""
     from soporte.problems import services as problems
 
-    found = list(Ticket.objects.filter(pk__in=ticket_ids, merged_into__isnull=True))
+    found = list(
+        Ticket.objects.filter(pk__in=ticket_ids, merged_into__isnull=True).order_by(
+            "created_at", "pk"
+        )
+    )
     try:
         with transaction.atomic():
+            actor = system_user()
             problem = problems.create_problem(
-                acting_user=system_user(),
+                acting_user=actor,
                 title=(_("Probable major incident: %(title)s") % {"title": incident.title})[:200],
                 description=_("Opened by triage: %(count)s similar tickets within minutes.")
                 % {"count": len(found)},
-                tickets=found,
             )
+            problems.link_tickets(problem, found, acting_user=actor)
     except Exception:  # noqa: BLE001 - the incident is still worth showing
         log.exception("No problem record could be opened for incident %s", incident.pk)
         return
@@ -810,7 +816,8 @@ def _open_problem(incident: Incident, ticket_ids: list[int]) -> None:
 
 
 def _link_problem(incident: Incident, ticket_ids: list[int]) -> None:
-    """Link tickets that joined the incident to its problem record, each on its own."""
+    """Link tickets that joined the incident to its problem record, all at once; should
+    that fail, each on its own (one ticket's failure leaves the others linked)."""
     if not incident.problem_id:
         return
     from soporte.problems import services as problems
@@ -820,7 +827,20 @@ def _link_problem(incident: Incident, ticket_ids: list[int]) -> None:
     if problem is None:
         return
     actor = system_user()
-    for ticket in Ticket.objects.filter(pk__in=ticket_ids, merged_into__isnull=True):
+    found = list(
+        Ticket.objects.filter(pk__in=ticket_ids, merged_into__isnull=True).order_by(
+            "created_at", "pk"
+        )
+    )
+    try:
+        with transaction.atomic():
+            problems.link_tickets(problem, found, acting_user=actor)
+        return
+    except Exception:  # noqa: BLE001 - the links one by one below say which ticket fails
+        log.exception(
+            "Tickets %s could not be linked to problem %s at once", ticket_ids, problem.pk
+        )
+    for ticket in found:
         try:
             with transaction.atomic():
                 problems.link_ticket(problem, ticket, acting_user=actor)
@@ -829,9 +849,9 @@ def _link_problem(incident: Incident, ticket_ids: list[int]) -> None:
 
 
 def _link(incident: Incident, ticket_ids: list[int], config: TriageSettings) -> None:
-    """Link the tickets no incident holds yet (rows written at once), each with its event
-    (and the status message, when asked), then count the incident's tickets once."""
-    actor = system_user()
+    """Link the tickets no incident holds yet: the rows and their INCIDENT_LINKED events
+    each written in one query, the changes announced in one batch (receivers' batch work
+    once), the status message replied when asked; then count the incident's tickets."""
     linked = set(
         IncidentTicket.objects.filter(ticket_id__in=ticket_ids).values_list("ticket_id", flat=True)
     )
@@ -843,17 +863,29 @@ def _link(incident: Incident, ticket_ids: list[int], config: TriageSettings) -> 
     if not added:
         return
     IncidentTicket.objects.bulk_create(IncidentTicket(incident=incident, ticket=t) for t in added)
-    reply = config.storm_auto_reply and incident.status_message.strip()
-    for found in added:
-        tickets.log_event(
-            found,
-            acting_user=None,
+    context = tickets.current_event_context()
+    events = TicketEvent.objects.bulk_create(
+        TicketEvent(
+            ticket=found,
             kind=EventKind.INCIDENT_LINKED,
-            incident=incident.pk,
-            summary=incident.title,
+            data={**context, "incident": incident.pk, "summary": incident.title},
         )
-        if reply and found.is_active:
-            tickets.reply(found, acting_user=actor, body=incident.status_message)
+        for found in added
+    )
+    reply = config.storm_auto_reply and incident.status_message.strip()
+    actor = system_user() if reply else None
+    with tickets.batch_of_changes():
+        for found, event in zip(added, events, strict=True):
+            ticket_changed.send(
+                sender=Ticket,
+                ticket_id=found.pk,
+                event_kinds=[event.kind],
+                acting_user_id=None,
+                ticket=found,
+                events=[event],
+            )
+            if actor is not None and found.is_active:
+                tickets.reply(found, acting_user=actor, body=incident.status_message)
     incident.ticket_count = incident.links.count()
     incident.last_ticket_at = max([incident.last_ticket_at, *(t.created_at for t in added)])
     incident.save(update_fields=["ticket_count", "last_ticket_at"])

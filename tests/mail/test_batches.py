@@ -9,6 +9,7 @@ from soporte.jobs.models import Job
 from soporte.mail import services
 from soporte.mail.inbound import store_raw
 from soporte.mail.models import KnownMessageId, OutboundMail, RawMessage, RawStatus
+from soporte.reports import rollups
 from soporte.tickets.models import Ticket
 
 from .test_processing import mail
@@ -42,6 +43,8 @@ def test_a_batch_opens_a_ticket_per_new_message_and_threads_replies_within_it(ac
     assert OutboundMail.objects.filter(kind="ack").count() == 2
     # One sending job per acknowledgement, written with the batch.
     assert Job.objects.filter(name="mail.send_outbound").count() == 2
+    # The rollups, refreshed once at the end of the batch, count the reply threaded in it.
+    assert rollups.stored_totals() == rollups.full_recompute()[0]
 
 
 def test_a_failing_message_is_quarantined_alone_and_its_jobs_rolled_back(acme, monkeypatch):
@@ -68,6 +71,8 @@ def test_a_failing_message_is_quarantined_alone_and_its_jobs_rolled_back(acme, m
         "args", flat=True)}  # fmt: skip
     assert indexed == {rows[0].ticket_id, rows[2].ticket_id}
     assert OutboundMail.objects.count() == 2
+    # The ticket rolled back leaves nothing in the rollups (SQLite gives its id again).
+    assert rollups.stored_totals() == rollups.full_recompute()[0]
 
 
 def test_a_batch_reads_senders_and_rate_counts_once_not_per_message(acme, settings):

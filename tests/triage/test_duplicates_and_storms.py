@@ -201,3 +201,36 @@ def test_tickets_about_one_asset_are_a_storm_whatever_their_words(
         str(switch.pk),
         3,
     )
+
+
+def test_a_storm_is_linked_in_one_batch_and_a_rerun_adds_nothing(requesters, small_storms, open_as):
+    from soporte.problems.models import ProblemTicket
+    from soporte.tickets.signals import change_batch_ending
+
+    opened = [open_as(p, w) for p, w in zip(requesters, WORDINGS[:2], strict=False)]
+    batches = []
+
+    def note(sender, *, batch, **kwargs):
+        batches.append(batch)
+
+    change_batch_ending.connect(note, dispatch_uid="test.storm_batches")
+    try:
+        opened.append(open_as(requesters[2], WORDINGS[2]))
+    finally:
+        change_batch_ending.disconnect(dispatch_uid="test.storm_batches")
+    # The incident's and the problem's links of all three tickets: one batch of changes.
+    assert len(batches) == 1
+    ids = [t.pk for t in opened]
+
+    def trail():
+        return sorted(
+            TicketEvent.objects.filter(
+                ticket__in=ids, kind__in=[EventKind.INCIDENT_LINKED, EventKind.PROBLEM_LINKED]
+            ).values_list("ticket_id", "kind")
+        )
+
+    expected = sorted((pk, kind) for pk in ids for kind in ("incident_linked", "problem_linked"))
+    assert trail() == expected
+    services.triage_tickets(ids)
+    assert trail() == expected
+    assert IncidentTicket.objects.count() == ProblemTicket.objects.count() == 3
