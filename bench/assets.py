@@ -186,23 +186,6 @@ def _changed(report: dict, rng: random.Random) -> dict:
     return changed
 
 
-def _backend_cpu() -> float | None:
-    """Seconds of CPU this connection's PostgreSQL backend has used (user + system, from
-    /proc: the server on this machine), or None (SQLite runs in this process)."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def bench_upserts(key: str, machines: int, packages: int) -> dict:
     from django.test import Client
 
@@ -227,12 +210,12 @@ def bench_upserts(key: str, machines: int, packages: int) -> dict:
         client, Django and our code) kept in `cpu`, and per second of that plus the
         PostgreSQL backend's CPU time in `server` (when its /proc entry is readable)."""
         started, started_cpu = time.perf_counter(), time.process_time()
-        started_backend = _backend_cpu()
+        started_backend = databases.backend_cpu()
         for body in round_bodies:
             post(body)
         used = time.process_time() - started_cpu
         cpu[label] = len(round_bodies) / max(used, 1e-9)
-        backend = _backend_cpu()
+        backend = databases.backend_cpu()
         if backend is not None and started_backend is not None:
             server[label] = len(round_bodies) / max(used + backend - started_backend, 1e-9)
         return len(round_bodies) / (time.perf_counter() - started)

@@ -5,6 +5,7 @@ and the results saved under bench/results/. Stdlib only."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -55,3 +56,20 @@ def save(name: str, data: object, results: list[dict]) -> None:
     (HERE / "results" / f"{name}-{stamp}.json").write_text(json.dumps(data, indent=2))
     if any("error" in r for r in results):
         sys.exit(1)
+
+
+def backend_cpu() -> float | None:
+    """Seconds of CPU this connection's PostgreSQL backend has used (user + system, from
+    /proc: the server on this machine), or None (SQLite runs in this process)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

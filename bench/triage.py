@@ -196,7 +196,7 @@ def bench_similar(user, lookups: int, label: str) -> dict:
     tickets = {t.number: t for t in Ticket.objects.filter(number__in=numbers)}
     services.similar_tickets(user, tickets[numbers[0]])  # warm the caches once
     walls, cpus, found = [], [], 0
-    backend = _backend_cpu()
+    backend = databases.backend_cpu()
     for number in numbers:
         wall, cpu = time.perf_counter(), time.process_time()
         found += len(services.similar_tickets(user, tickets[number]))
@@ -211,26 +211,9 @@ def bench_similar(user, lookups: int, label: str) -> dict:
     }
     if backend is not None:  # PostgreSQL's own CPU for the queries (clock ticks: a mean)
         out[f"similar_{label}_pg_cpu_mean_ms"] = round(
-            (_backend_cpu() - backend) / len(walls) * 1000, 1
+            (databases.backend_cpu() - backend) / len(walls) * 1000, 1
         )
     return out
-
-
-def _backend_cpu() -> float | None:
-    """CPU seconds the PostgreSQL backend of this connection used so far (same machine),
-    None on SQLite (its work is inside this process's CPU time)."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _cached_vectors(total: int) -> dict[int, bytes]:

@@ -22,8 +22,7 @@ from soporte.accounts.models import User
 from soporte.assets.models import Asset
 from soporte.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied, ServiceError
 from soporte.tickets import services as ticket_services
-from soporte.tickets.models import EventKind, Message, Ticket, TicketEvent
-from soporte.tickets.signals import ticket_changed
+from soporte.tickets.models import EventKind, Message, Ticket
 
 from . import trackers
 from .models import (
@@ -249,33 +248,12 @@ def link_tickets(problem: Problem, tickets: Iterable[Ticket], *, acting_user: Us
     except IntegrityError:  # another process linked one meanwhile: each on its own then
         return [t for t in added if link_ticket(problem, t, acting_user=acting_user)]
     summary = _summary(_("Linked to problem %(id)s: %(title)s"), problem)
-    _log_events(
+    ticket_services.log_events(
         added, acting_user=acting_user, kind=EventKind.PROBLEM_LINKED, summary=summary,
         problem_id=problem.pk,
     )  # fmt: skip
     Problem.objects.filter(pk=problem.pk).update(updated_at=timezone.now())
     return added
-
-
-def _log_events(tickets: list[Ticket], *, acting_user: User | None, kind: str, **data: Any) -> None:
-    """tickets.services.log_event() for many tickets: the events written in one query,
-    each ticket's change announced (ticket_changed) within one batch of changes."""
-    context = ticket_services.current_event_context()
-    events = TicketEvent.objects.bulk_create(
-        TicketEvent(ticket=ticket, actor=acting_user, kind=kind, data={**context, **data})
-        for ticket in tickets
-    )
-    actor_id = acting_user.pk if acting_user else None
-    with ticket_services.batch_of_changes():
-        for ticket, event in zip(tickets, events, strict=True):
-            ticket_changed.send(
-                sender=Ticket,
-                ticket_id=ticket.pk,
-                event_kinds=[event.kind],
-                acting_user_id=actor_id,
-                ticket=ticket,
-                events=[event],
-            )
 
 
 @transaction.atomic

@@ -40,7 +40,6 @@ from soporte.tickets.models import (
     Ticket,
     TicketEvent,
 )
-from soporte.tickets.signals import ticket_changed
 
 from . import ml
 from .models import (
@@ -863,27 +862,14 @@ def _link(incident: Incident, ticket_ids: list[int], config: TriageSettings) -> 
     if not added:
         return
     IncidentTicket.objects.bulk_create(IncidentTicket(incident=incident, ticket=t) for t in added)
-    context = tickets.current_event_context()
-    events = TicketEvent.objects.bulk_create(
-        TicketEvent(
-            ticket=found,
-            kind=EventKind.INCIDENT_LINKED,
-            data={**context, "incident": incident.pk, "summary": incident.title},
-        )
-        for found in added
-    )
     reply = config.storm_auto_reply and incident.status_message.strip()
     actor = system_user() if reply else None
     with tickets.batch_of_changes():
-        for found, event in zip(added, events, strict=True):
-            ticket_changed.send(
-                sender=Ticket,
-                ticket_id=found.pk,
-                event_kinds=[event.kind],
-                acting_user_id=None,
-                ticket=found,
-                events=[event],
-            )
+        tickets.log_events(
+            added, acting_user=None, kind=EventKind.INCIDENT_LINKED,
+            incident=incident.pk, summary=incident.title,
+        )  # fmt: skip
+        for found in added:
             if actor is not None and found.is_active:
                 tickets.reply(found, acting_user=actor, body=incident.status_message)
     incident.ticket_count = incident.links.count()
