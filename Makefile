@@ -68,14 +68,18 @@ lint: $(VENV)/.installed-dev
 
 # One test process per core (pytest-xdist; a file's tests stay in one process, so its
 # module-scoped data is built once). `make test PYTEST_WORKERS=0` runs in one process.
+# The browser tests run alone after: a live server still answering the browser when a
+# test ends can keep SQLite's in-memory database from being flushed under load.
 PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
 PYTEST_PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
 
 test-sqlite: $(VENV)/.installed-semantic $(LOCALE_MO) /usr/bin/chromium /usr/sbin/dovecot
-	SOPORTE_DATABASE_URL= $(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
+	SOPORTE_DATABASE_URL= $(BIN)/python -m pytest -q $(PYTEST_PARALLEL) --ignore tests/e2e
+	SOPORTE_DATABASE_URL= $(BIN)/python -m pytest -q tests/e2e
 
 test-postgres: $(VENV)/.installed-semantic $(LOCALE_MO) /usr/bin/chromium /usr/sbin/dovecot
-	SOPORTE_DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
+	SOPORTE_DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -q $(PYTEST_PARALLEL) --ignore tests/e2e
+	SOPORTE_DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -q tests/e2e
 
 # The whole suite on SQLite, then on PostgreSQL when it answers on 127.0.0.1:5432.
 test: lint test-sqlite
