@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja import Status as HttpStatus
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from soporte.accounts import policy
 from soporte.accounts.models import Organization, Team
@@ -25,6 +25,14 @@ class ShiftIO(Schema):
     weekday: int = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")
     starts: time
     ends: time = Field(description="00:00 = midnight at the end of the day")
+
+    @field_validator("starts", "ends")
+    @classmethod
+    def _local_time(cls, value: time) -> time:
+        # Working hours are wall-clock times in the calendar's own timezone.
+        if value.tzinfo is not None:
+            raise ValueError("give a local time without a UTC offset (the calendar has its timezone)")
+        return value
 
 
 class HolidayIO(Schema):
