@@ -31,7 +31,7 @@ class ShiftIO(Schema):
     def _local_time(cls, value: time) -> time:
         # Working hours are wall-clock times in the calendar's own timezone.
         if value.tzinfo is not None:
-            raise ValueError("give a local time without a UTC offset (the calendar has its timezone)")
+            raise ValueError("give a local time without a UTC offset (the calendar has a zone)")
         return value
 
 
