@@ -15,7 +15,7 @@ import numpy as np
 
 from soporte.search import semantic as search_semantic
 
-from . import ml
+from . import candidates, ml
 from .models import TicketVector
 
 # The model lives in soporte.search.semantic, shared with the article suggestions.
@@ -48,7 +48,7 @@ def meanings(ticket_id: int, text: str, candidate_ids: Sequence[int]) -> list[fl
     rows = {
         pk: (digest, vector)
         for pk, digest, vector in TicketVector.objects.filter(
-            ticket_id__in=[ticket_id, *candidate_ids], model=search_semantic.MODEL
+            ticket_id__in=candidates.ids([ticket_id, *candidate_ids]), model=search_semantic.MODEL
         ).values_list("ticket_id", "digest", "vector")
     }
     own = rows.get(ticket_id)

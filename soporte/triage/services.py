@@ -66,7 +66,7 @@ DUPLICATE_SCAN = 50  # the newest earlier tickets of the same requester compared
 OPEN_INCIDENTS_SCAN = 20  # the most recently fed open incidents a new ticket may join
 SIMILAR_WORDS = 3  # a ticket's rarest words, that similar tickets hold (all, or else one)
 SIMILAR_CANDIDATES = 200  # the newest tickets holding one, ranked by text similarity
-SIMILAR_PAGES = 4  # pages of candidates read at most, for people who see few tickets
+SIMILAR_SCAN = 400  # newest matches checked per query for someone who sees part of them
 
 
 # -- settings ----------------------------------------------------------------------------
@@ -1113,32 +1113,30 @@ def similar_tickets(user: User, ticket: Ticket, *, limit: int = 5) -> list[Simil
 
 def _visible_candidates(user: User, words: Query, rare: Query, exclude: int) -> list[Any]:
     """The newest SIMILAR_CANDIDATES tickets the person may see that hold all the rare
-    words, topped up with those holding any of them, then any of the ticket's `words`;
-    read from the index a page at a time, SIMILAR_PAGES pages at most."""
+    words, topped up with those holding any of them, then any of the ticket's `words`.
+    One index query each (ids only: the newest SIMILAR_CANDIDATES matches, SIMILAR_SCAN
+    for someone who sees part of the tickets, whose visible ones one primary-key lookup
+    keeps), until enough are found; the kept ones' texts are read last."""
     from . import candidates
 
     visible = policy.visible_tickets(user)
-    # Someone who sees every ticket needs no check per page (merged ones go at the end).
+    # Someone who sees every ticket needs no check (merged ones go at the end).
     restricted = visible.query.has_filters()
-    visible = visible.filter(merged_into__isnull=True)
-    kept: dict[int, candidates.Candidate] = {}
-    pages = SIMILAR_PAGES
+    visible = visible.filter(merged_into__isnull=True).order_by()
+    scan = SIMILAR_SCAN if restricted else SIMILAR_CANDIDATES
+    kept: dict[int, candidates.Match] = {}
     for query, every in ((rare, True), (rare, False), (words, False)):
-        before = None
-        while pages and len(kept) < SIMILAR_CANDIDATES:
-            pages -= 1
-            page = candidates.newest_matching(
-                query, every=every, exclude=exclude, limit=SIMILAR_CANDIDATES, before=before
-            )
-            ids = [c.ticket_id for c in page if c.ticket_id not in kept]
-            if restricted:
-                ids = list(visible.filter(pk__in=ids).values_list("pk", flat=True))
-            allowed = set(ids)
-            kept.update((c.ticket_id, c) for c in page if c.ticket_id in allowed)
-            if len(page) < SIMILAR_CANDIDATES:
-                break
-            before = page[-1].document_id
-    return list(kept.values())[:SIMILAR_CANDIDATES]
+        if len(kept) >= SIMILAR_CANDIDATES:
+            break
+        found = candidates.newest_matching(query, every=every, exclude=exclude, limit=scan)
+        found = [m for m in found if m.ticket_id not in kept]
+        if restricted and found:
+            ids = candidates.ids([m.ticket_id for m in found])
+            allowed = set(visible.filter(pk__in=ids).values_list("pk", flat=True))
+            found = [m for m in found if m.ticket_id in allowed]
+        for match in found[: SIMILAR_CANDIDATES - len(kept)]:
+            kept[match.ticket_id] = match
+    return candidates.texts(list(kept.values()))
 
 
 def _rarest(query: Query, language: str, count: int) -> Query:
