@@ -252,3 +252,24 @@ class Api:
 def api():
     """api(user) -> an Api client signed in as that user; api() is anonymous."""
     return Api
+
+
+# Fixtures through which a test reaches the database (pytest-django refuses it otherwise;
+# django_db_blocker is not one: an autouse fixture of pytest-django takes it for every test).
+_DATABASE_FIXTURES = frozenset({"db", "transactional_db", "django_db_setup", "live_server"})
+
+
+def pytest_collection_modifyitems(config, items):
+    """With SOPORTE_TESTS_DATABASE_ONLY=1 (`make test-postgres`), only the tests that reach
+    the database run: the others (parsers, calendars, text, graphs) do the same on any
+    database, and the SQLite run has run them already."""
+    if os.environ.get("SOPORTE_TESTS_DATABASE_ONLY") != "1":
+        return
+    keep, drop = [], []
+    for item in items:
+        reaches = _DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        marked = item.get_closest_marker("django_db") or item.get_closest_marker("database")
+        (keep if reaches or marked else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -26,6 +26,7 @@ def _answers(port: int) -> bool:
 
 
 @pytest.mark.slow
+@pytest.mark.database
 def test_two_web_processes_and_a_worker_lose_and_duplicate_nothing_under_load():
     # Once per suite: the PostgreSQL run (it needs PostgreSQL and Redis whatever the suite's
     # own database is, so the SQLite run leaves it to that one).

@@ -98,6 +98,7 @@ def _pg_answers() -> bool:
 
 
 @pytest.mark.slow
+@pytest.mark.database
 @pytest.mark.parametrize("release", RELEASES)
 def test_a_populated_postgresql_database_upgrades_without_loss(release, tmp_path):
     if not os.environ.get("SOPORTE_DATABASE_URL", "").startswith("postgres"):
