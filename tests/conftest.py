@@ -42,6 +42,19 @@ django_settings.PASSWORD_HASHERS = [
     *django_settings.PASSWORD_HASHERS,  # to check what other sites hashed (imports)
 ]
 django_settings.WHITENOISE_AUTOREFRESH = True
+# Sessions in memory: a database session costs a few queries at every sign-in and request
+# (about a tenth of a client's sign-in), and no test reads the sessions table. Their own
+# cache, never culled, so that no test's session is dropped under it.
+django_settings.CACHES = {
+    **django_settings.CACHES,
+    "sessions": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "test-sessions",
+        "OPTIONS": {"MAX_ENTRIES": 10_000_000},
+    },
+}
+django_settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+django_settings.SESSION_CACHE_ALIAS = "sessions"
 # Processes the tests start (workers, servers) run without the sentence model too.
 os.environ["SOPORTE_SEMANTIC"] = "off"
 
