@@ -55,7 +55,14 @@ def ensure_default_types(asset_type_model=None) -> None:
     """Create the default types that are missing (the model may be a migration's)."""
     if asset_type_model is None:
         from .models import AssetType as asset_type_model
-    for name, kind, properties in TYPES:
-        asset_type_model.objects.get_or_create(
-            name=name, defaults={"kind": kind, "schema": schema_for(properties)}
+    # One query when nothing is missing (the usual case: tests call it per test).
+    present = set(
+        asset_type_model.objects.filter(name__in=[t[0] for t in TYPES]).values_list(
+            "name", flat=True
         )
+    )
+    for name, kind, properties in TYPES:
+        if name not in present:
+            asset_type_model.objects.get_or_create(
+                name=name, defaults={"kind": kind, "schema": schema_for(properties)}
+            )

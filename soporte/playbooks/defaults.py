@@ -85,7 +85,13 @@ def ensure_default_templates() -> int:
     from .models import ChecklistTemplate, TemplateStep
 
     made = 0
+    # Two queries when every template is there and linked (the usual case).
+    shipped = ChecklistTemplate.objects.filter(key__in=[t[0] for t in DEFAULT_TEMPLATES])
+    present = set(shipped.values_list("key", flat=True))
+    linked = set(shipped.filter(categories__isnull=False).values_list("key", flat=True))
     for key, name, category_names, steps in DEFAULT_TEMPLATES:
+        if key in present and key in linked:
+            continue
         template, created = ChecklistTemplate.objects.get_or_create(
             key=key, defaults={"name": name}
         )
