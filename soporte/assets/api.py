@@ -279,10 +279,11 @@ def report_inventory(request: HttpRequest):
         os_name=body.os_name, os_version=body.os_version, cpu=body.cpu, ram_mb=body.ram_mb,
         disks=[disk.model_dump() for disk in body.disks],
         interfaces=[nic.model_dump() for nic in body.interfaces],
-        software=None if packages is None else [
-            inventory.Package(p["name"], p.get("version", ""), p.get("vendor", ""))
-            for p in packages
-        ],
+        # (name, vendor) -> version straight from the validated dicts: an object per
+        # package cost more than the rest of the parsing.
+        software=None if packages is None else {
+            (p["name"], p.get("vendor", "")): p.get("version", "") for p in packages
+        },
     )  # fmt: skip
     outcome = inventory.record_inventory(report, token=token, digest=digest)
     return {
