@@ -11,6 +11,8 @@ from email.utils import parseaddr
 
 from django.db import IntegrityError, transaction
 
+from soporte.lib.db import insert_row
+
 from .models import Mailbox, RawMessage, Source
 from .tasks import process_raw
 
@@ -53,15 +55,17 @@ def store_raw(
     sender = parseaddr(headers["from"])[1].lower()[:254]
     try:
         with transaction.atomic():
-            stored = RawMessage.objects.create(
-                dedupe_key=key,
-                mail_id=message_id[:998],
-                sender=sender,
-                subject=headers["subject"][:998],
-                source=Source(source),
-                mailbox=mailbox,
-                raw=raw,
-                size=len(raw),
+            stored = insert_row(
+                RawMessage(
+                    dedupe_key=key,
+                    mail_id=message_id[:998],
+                    sender=sender,
+                    subject=headers["subject"][:998],
+                    source=Source(source),
+                    mailbox=mailbox,
+                    raw=raw,
+                    size=len(raw),
+                )
             )
             process_raw.enqueue(stored.pk)
     except IntegrityError:

@@ -209,7 +209,7 @@ def record_for(ticket: Ticket, events: list[TicketEvent]) -> list[OutboundMail]:
             planned.append(_Planned(kind, event.pk, None, requester_and_cc(), event.actor))
     if not planned:
         return []
-    return _record(ticket, planned)
+    return _record(ticket, planned, events)
 
 
 def _on_duty(ticket: Ticket) -> list[User]:
@@ -337,45 +337,113 @@ def new_mail_id(ticket: Ticket) -> str:
     return f"soporte.{ticket.number}.{secrets.token_hex(8)}@{settings.MAIL_DOMAIN}"
 
 
-def _record(ticket: Ticket, planned: list[_Planned]) -> list[OutboundMail]:
+def _rows(ticket: Ticket, planned: list[_Planned]) -> list[OutboundMail]:
+    """The rows the planned mail makes, one per recipient, not saved."""
     ours = own_addresses()
-    wanted = [
-        (plan, address, dedupe_key(plan.kind, plan.ref, address))
+    default_subject = f"[#{ticket.number}] {ticket.subject}"
+    return [
+        OutboundMail(
+            ticket=ticket,
+            message_id=plan.message_id,
+            event=plan.event,
+            kind=plan.kind,
+            dedupe_key=dedupe_key(plan.kind, plan.ref, address),
+            to=[address],
+            subject=(plan.subject or default_subject)[:998],
+            body=plan.body,
+            mail_id=new_mail_id(ticket),
+        )
         for plan in planned
         for address in _recipients(plan.people, plan.exclude, ours)
     ]
-    if not wanted:
+
+
+def _record(
+    ticket: Ticket, planned: list[_Planned], events: list[TicketEvent] | None = None
+) -> list[OutboundMail]:
+    deferred = _deferred.get()
+    if deferred is not None:
+        deferred.append((ticket, planned, events or []))
         return []
-    default_subject = f"[#{ticket.number}] {ticket.subject}"
+    rows = _rows(ticket, planned)
+    if not rows:
+        return []
     recorded: list[OutboundMail] = []
     # No savepoint of its own: inside a transaction an error fails the caller's block
     # (all or nothing as before); each row below has one, for the duplicate case.
     with transaction.atomic(savepoint=False):
-        for plan, address, key in wanted:
-            mail_id = new_mail_id(ticket)
+        for outbound in rows:
             try:
                 with transaction.atomic():
-                    outbound = OutboundMail.objects.create(
-                        ticket=ticket,
-                        message_id=plan.message_id,
-                        event=plan.event,
-                        kind=plan.kind,
-                        dedupe_key=key,
-                        to=[address],
-                        subject=(plan.subject or default_subject)[:998],
-                        body=plan.body,
-                        mail_id=mail_id,
-                    )
-                    KnownMessageId.objects.create(mail_id=mail_id, ticket=ticket)
+                    outbound.save(force_insert=True)
+                    KnownMessageId.objects.create(mail_id=outbound.mail_id, ticket=ticket)
             except IntegrityError:
                 # Recorded before: notify ran again (a retried job), or another run of
                 # the same notification got there first. Unique keys decide, not a read.
                 continue
             recorded.append(outbound)
-        from .tasks import send_outbound
+        _send_later(recorded)
+    return recorded
 
-        for outbound in recorded:
-            send_outbound.enqueue(outbound.pk)
+
+def _send_later(recorded: list[OutboundMail]) -> None:
+    from .tasks import send_outbound
+
+    for outbound in recorded:
+        send_outbound.enqueue(outbound.pk)
+
+
+# Set by deferring_records(): the mail each change decided on (with the change's events,
+# should it have to be queued as a job instead), written when the block's work ends.
+_Decided = tuple[Ticket, list[_Planned], list[TicketEvent]]
+_deferred: ContextVar[list[_Decided] | None] = ContextVar("mail_deferred_records", default=None)
+
+
+@contextmanager
+def deferring_records() -> Iterator[list[_Decided]]:
+    """Inside, record_for() decides what each change calls for as usual, and the rows
+    are written together by write_deferred() (inbound mail: a batch of messages, one
+    transaction). The caller drops the tail of the yielded list when the change that
+    added it is rolled back (a savepoint)."""
+    deferred: list[_Decided] = []
+    token = _deferred.set(deferred)
+    try:
+        yield deferred
+    finally:
+        _deferred.reset(token)
+
+
+def write_deferred(deferred: list[_Decided]) -> int:
+    """Write the mail deferring_records() collected (call it after that block): every
+    row and its Message-ID in two INSERTs, then their sending jobs. Should that fail
+    (a row recorded before), each change's mail is written the usual way, row by row,
+    and one that still fails is queued as the notification job, as the receiver does.
+    Returns how many rows were recorded."""
+    rows = [row for ticket, planned, _events in deferred for row in _rows(ticket, planned)]
+    if not rows:
+        return 0
+    try:
+        with transaction.atomic():
+            OutboundMail.objects.bulk_create(rows)
+            KnownMessageId.objects.bulk_create(
+                [KnownMessageId(mail_id=row.mail_id, ticket=row.ticket) for row in rows]
+            )
+    except Exception:  # noqa: BLE001 - each change's mail again, on its own, below
+        log.info("Mail of %s changes recorded one change at a time", len(deferred))
+    else:
+        _send_later(rows)
+        return len(rows)
+    from .tasks import notify_change
+
+    recorded = 0
+    for ticket, planned, events in deferred:
+        try:
+            with transaction.atomic():
+                recorded += len(_record(ticket, planned, events))
+        except Exception:  # noqa: BLE001 - the job records it instead
+            log.exception("Mail about ticket %s not recorded in its change; queued", ticket.pk)
+            if events:
+                notify_change.enqueue(ticket.pk, [e.pk for e in events], events[0].actor_id)
     return recorded
 
 

@@ -22,8 +22,9 @@ def notify_on_ticket_change(
     """Queue the job that records and sends the mail the change calls for, naming the
     events it is about: the request that made the change does not wait for it. Sent
     inside the change's transaction, so the job is committed with the change or not at
-    all. Inbound mail processing (already a job) records the mail right here instead;
-    should that fail, the job does it."""
+    all. Inbound mail processing (already a job) records the mail right here instead
+    (decided here, the rows written with its batch: outbound.deferring_records); should
+    that fail, the job does it."""
     from .outbound import may_call_for_mail, record_for, records_now
     from .tasks import notify_change
 

@@ -2,9 +2,10 @@
 
 Each stored message is processed exactly once: the row is locked (PostgreSQL) or the
 database write lock is held (SQLite) for one transaction that parses, threads, writes
-the ticket or reply, records the mail it calls for (the acknowledgement: see
-receivers.py), and marks the row done. A crash rolls all of it back and the row is
-still waiting; a failure leaves it in quarantine with the reason, retryable.
+the ticket or reply, records the mail it calls for (the acknowledgement: decided in the
+change, see receivers.py, written with the batch's others), and marks the row done. A
+crash rolls all of it back and the row is still waiting; a failure leaves it in
+quarantine with the reason, retryable.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from soporte.tickets.models import Channel, Message, Status, Ticket
 
 from . import hooks
 from .models import KnownMessageId, OutboundMail, OutboundStatus, RawMessage, RawStatus
-from .outbound import opening_ticket, recording_now
+from .outbound import deferring_records, opening_ticket, recording_now, write_deferred
 
 if TYPE_CHECKING:
     from .parse import ParsedAttachment, ParsedMail
@@ -93,8 +94,9 @@ def process_raw_messages(raw_ids: Sequence[int]) -> list[RawMessage]:
     2. Each message in its own savepoint: parse, thread, write the ticket or reply,
        record the mail it calls for. A failure rolls back that message alone and
        quarantines it with the reason.
-    3. Write what the batch collected (Message-IDs, the rows' outcomes, the work
-       receivers deferred to the batch's end, the jobs) and commit. A crash rolls all
+    3. Write what the batch collected (the mail its changes called for, Message-IDs,
+       the rows' outcomes, the work receivers deferred to the batch's end, the jobs)
+       and commit. A crash rolls all
        of it back: the rows are still waiting.
     """
     from soporte.jobs.queue import buffered_jobs
@@ -116,13 +118,16 @@ def process_raw_messages(raw_ids: Sequence[int]) -> list[RawMessage]:
         _read_accounts(batch, senders)
         token = _batch.set(batch)
         try:
-            for chunk in _chunks(sizes):
-                rows = RawMessage.objects.filter(pk__in=chunk).select_related("mailbox__team")
-                for raw in rows.order_by("id"):
-                    _process_one(raw, batch, jobs)
-                    processed.append(raw)
+            # The mail each change calls for is decided in it, written for all at the end.
+            with deferring_records() as decided:
+                for chunk in _chunks(sizes):
+                    rows = RawMessage.objects.filter(pk__in=chunk).select_related("mailbox__team")
+                    for raw in rows.order_by("id"):
+                        _process_one(raw, batch, jobs, decided)
+                        processed.append(raw)
         finally:
             _batch.reset(token)
+        write_deferred(decided)
         if batch.known:
             KnownMessageId.objects.bulk_create(
                 [KnownMessageId(mail_id=m, ticket_id=t) for m, t in batch.known.items()],
@@ -194,22 +199,22 @@ def _recent_counts(senders: set[str], hour_ago: datetime) -> dict[str, int]:
     return dict(rows)
 
 
-def _process_one(raw: RawMessage, batch: _Batch, jobs: list) -> None:
+def _process_one(raw: RawMessage, batch: _Batch, jobs: list, decided: list) -> None:
     """One message of a batch, in its own savepoint; its outcome is set on `raw`."""
     from .parse import ParseError
 
     raw.attempts += 1
-    queued = len(jobs)
+    queued, mail_decided = len(jobs), len(decided)
     batch.staged_accounts, batch.staged_known = {}, {}
     try:
         # The mail the change calls for (the acknowledgement) is recorded within it.
         with transaction.atomic(), recording_now():
             ticket, message_id = _process(raw)
     except (ParseError, ServiceError) as error:
-        del jobs[queued:]  # rolled back with the savepoint
+        del jobs[queued:], decided[mail_decided:]  # rolled back with the savepoint
         _quarantine(raw, str(getattr(error, "message", error)))
     except Exception as error:  # noqa: BLE001 - a bug must not lose the message
-        del jobs[queued:]
+        del jobs[queued:], decided[mail_decided:]
         log.exception("Mail %s could not be processed", raw.pk)
         _quarantine(raw, f"{type(error).__name__}: {error}")
     else:

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from soporte.accounts import policy
 from soporte.accounts.models import Tier, User
 from soporte.accounts.services import system_user
+from soporte.lib.db import insert_row
 from soporte.lib.errors import Conflict, InvalidInput
 from soporte.lib.ttlcache import TtlCache
 from soporte.tickets import services as tickets
@@ -98,7 +99,7 @@ def apply_change(ticket: Ticket, events: Sequence[TicketEvent]) -> SlaClock | No
         if ticket.status in sla.pause_statuses(chosen):
             sla.pause(clock, now)
         sla.refresh(clock, ticket, chosen)
-        clock.save(force_insert=True)
+        insert_row(clock)  # one per new ticket: the cheap statement
         return clock
     found = _load_clock(ticket)
     reselect = found is None

@@ -15,17 +15,18 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from django.conf import settings
 from django.core.files.base import File
-from django.db import transaction
-from django.db.models import F
+from django.db import connections, router, transaction
+from django.db.models import Field as ModelField
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from soporte.accounts import policy
 from soporte.accounts.models import Team, Tier, User
+from soporte.lib.db import insert_row
 from soporte.lib.errors import (
     Conflict,
     InvalidInput,
@@ -143,16 +144,15 @@ class _Change:
         loaded = ticket.version
         ticket.version = loaded + 1
         ticket.updated_at = timezone.now()
-        values = {name: getattr(ticket, name) for name in fields}
-        updated = Ticket.objects.filter(pk=ticket.pk, version=loaded).update(
-            version=F("version") + 1, updated_at=ticket.updated_at, **values
-        )
-        if not updated:
+        if not _update_ticket(ticket, loaded, tuple(dict.fromkeys(fields))):
             ticket.version = loaded
             raise _conflict(ticket)
 
     def finish(self) -> None:
-        TicketEvent.objects.bulk_create(self.events)
+        if len(self.events) == 1:
+            insert_row(self.events[0])  # most changes: one event, one cheap statement
+        else:
+            TicketEvent.objects.bulk_create(self.events)
         ticket_id = self.ticket.pk
         kinds = [event.kind for event in self.events]
         actor_id = self.actor.pk if self.actor else None
@@ -166,6 +166,35 @@ class _Change:
             ticket=self.ticket,
             events=self.events,
         )
+
+
+# (changed fields, database alias) -> the UPDATE statement and its fields
+_UPDATES: dict[tuple[tuple[str, ...], str], tuple[str, list[ModelField]]] = {}
+
+
+def _update_ticket(ticket: Ticket, loaded: int, names: tuple[str, ...]) -> int:
+    """UPDATE the fields, updated_at and version + 1 where the version is still `loaded`
+    (how many rows: 0 when someone changed it meanwhile); one prepared statement per set
+    of fields, as the queryset's update() would write it."""
+    alias = router.db_for_write(Ticket, instance=ticket)
+    connection = connections[alias]
+    key = (names, alias)
+    if key not in _UPDATES:
+        meta, qn = Ticket._meta, connection.ops.quote_name
+        fields = [cast(ModelField, meta.get_field(name)) for name in names]
+        sets = [f"{qn('version')} = {qn('version')} + 1", f"{qn('updated_at')} = %s"]
+        sets += [f"{qn(cast(str, field.column))} = %s" for field in fields]
+        _UPDATES[key] = (
+            # Names from the model's own metadata, quoted; values are parameters.
+            f"UPDATE {qn(meta.db_table)} SET {', '.join(sets)} "  # noqa: S608
+            f"WHERE {qn('id')} = %s AND {qn('version')} = %s",
+            [cast(ModelField, meta.get_field("updated_at")), *fields],
+        )
+    sql, fields = _UPDATES[key]
+    params = [f.get_db_prep_save(getattr(ticket, f.attname), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, ticket.pk, loaded])
+        return cursor.rowcount
 
 
 def _display(value: Any) -> str:
@@ -285,14 +314,16 @@ def open_ticket(
         category=category,
         due_at=due_at,
     )
-    ticket.save(force_insert=True)
-    first = Message.objects.create(
-        ticket=ticket,
-        kind=MessageKind.REPLY,
-        author=requester,
-        channel=ticket.channel,
-        body_text=text,
-        body_html=html,
+    insert_row(ticket)
+    first = insert_row(
+        Message(
+            ticket=ticket,
+            kind=MessageKind.REPLY,
+            author=requester,
+            channel=ticket.channel,
+            body_text=text,
+            body_html=html,
+        )
     )
     ticket.first_message = first  # callers need it; not a field (no query to find it)
     change = _Change(ticket, acting_user)
@@ -379,13 +410,15 @@ def reply(
         )
     if new_status and new_status != ticket.status:
         fields += _set_status(change, new_status, resolution="")
-    message = Message.objects.create(
-        ticket=ticket,
-        kind=MessageKind.REPLY,
-        author=acting_user,
-        channel=Channel(channel),
-        body_text=text,
-        body_html=html,
+    message = insert_row(
+        Message(
+            ticket=ticket,
+            kind=MessageKind.REPLY,
+            author=acting_user,
+            channel=Channel(channel),
+            body_text=text,
+            body_html=html,
+        )
     )
     change.record(EventKind.REPLIED, message=message.pk)
     _store_files(change, files, message)
@@ -408,14 +441,16 @@ def add_note(
     """An internal note: seen by agents only (and so are its files)."""
     policy.require_work(acting_user, ticket)
     text, html = _body(body, body_html)
-    message = Message.objects.create(
-        ticket=ticket,
-        kind=MessageKind.NOTE,
-        internal=True,
-        author=acting_user,
-        channel=Channel(channel),
-        body_text=text,
-        body_html=html,
+    message = insert_row(
+        Message(
+            ticket=ticket,
+            kind=MessageKind.NOTE,
+            internal=True,
+            author=acting_user,
+            channel=Channel(channel),
+            body_text=text,
+            body_html=html,
+        )
     )
     change = _Change(ticket, acting_user)
     change.record(EventKind.NOTE_ADDED, message=message.pk)

@@ -109,3 +109,51 @@ def test_messages_already_processed_are_left_alone(acme):
     assert len(services.process_raw_messages(ids)) == 1
     assert services.process_raw_messages(ids) == []
     assert Ticket.objects.count() == 1
+
+
+def test_a_batch_writes_its_acknowledgements_together_with_their_message_ids(acme):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ids = stored(*(mail(subject=f"request {i}") for i in range(4)))
+
+    with CaptureQueriesContext(connection) as queries:
+        services.process_raw_messages(ids)
+
+    acks = list(OutboundMail.objects.filter(kind="ack"))
+    assert len(acks) == 4
+    assert {ack.ticket.subject for ack in acks} == {f"request {i}" for i in range(4)}
+    # Each ack's Message-ID threads an answer back to its ticket.
+    assert all(KnownMessageId.objects.get(mail_id=a.mail_id).ticket_id == a.ticket_id for a in acks)
+    sends = Job.objects.filter(name="mail.send_outbound")
+    assert sorted(args[0] for args in sends.values_list("args", flat=True)) == sorted(
+        a.pk for a in acks
+    )
+    inserts = [q["sql"] for q in queries.captured_queries if 'INTO "mail_outboundmail"' in q["sql"]]
+    assert len(inserts) == 1
+
+
+def test_should_the_batch_write_of_mail_fail_each_change_records_its_own(acme, monkeypatch):
+    from soporte.mail import outbound
+
+    ids = stored(mail(subject="first"), mail(subject="second"))
+    real = outbound._rows
+    made = []
+
+    def clashing(ticket, planned):
+        rows = real(ticket, planned)
+        made.extend(rows)
+        if len(made) == 2:  # the batch's two rows: the second clashes with the first
+            rows[0].dedupe_key = made[0].dedupe_key
+        return rows
+
+    monkeypatch.setattr(outbound, "_rows", clashing)
+
+    services.process_raw_messages(ids)
+
+    # Row by row instead: both recorded, each with its Message-ID and sending job.
+    acks = list(OutboundMail.objects.filter(kind="ack").order_by("id"))
+    assert [a.ticket.subject for a in acks] == ["first", "second"]
+    assert KnownMessageId.objects.filter(mail_id__in=[a.mail_id for a in acks]).count() == 2
+    assert Job.objects.filter(name="mail.send_outbound").count() == 2
+    assert not Job.objects.filter(name="mail.notify_change").exists()
