@@ -16,15 +16,15 @@ tsvector column on PostgreSQL); every value is a parameter.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
+from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Substr
 
-from soporte.search.models import Document, Kind
+from soporte.search.models import Kind
 from soporte.search.text import Query
 
 # Each word: its English or its Spanish lexeme (as the search area's own queries).
@@ -35,14 +35,13 @@ _PG_WORD = (
 TEXT_CHARS = 2000  # of a document's body, enough to compare tickets by
 
 
-@dataclass(frozen=True)
-class Match:
+# Named tuples: hundreds are made per lookup, a frozen dataclass costs several times more.
+class Match(NamedTuple):
     document_id: int
     ticket_id: int
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     document_id: int
     ticket_id: int
     subject: str
@@ -58,29 +57,72 @@ def newest_matching(query: Query, *, every: bool, exclude: int, limit: int) -> l
     sql, params = _newest(query, every, exclude, limit)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [Match(doc, pk) for doc, pk in cursor.fetchall()]
+        return [Match._make(row) for row in cursor.fetchall()]
+
+
+# A list of ids as one parameter (by vendor: PostgreSQL's array, SQLite's JSON text).
+_IDS = {True: "SELECT unnest(%s::bigint[])", False: "SELECT value FROM json_each(%s)"}
+
+
+def _ids_value(values: Sequence[int]) -> Any:
+    if connection.vendor == "postgresql":
+        return list(values)
+    return json.dumps(list(values))
 
 
 def ids(values: Sequence[int]) -> RawSQL:
     """A list of ids as one parameter, for `field__in=`: the ORM handles an `in` of a
     few hundred values one by one, which cost more than the query."""
+    return _ids_expression(_ids_value(values))
+
+
+def _ids_expression(value: Any) -> RawSQL:
     if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", [list(values)])
-    return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(list(values))])
+        return RawSQL("SELECT unnest(%s::bigint[])", [value])
+    return RawSQL("SELECT value FROM json_each(%s)", [value])
+
+
+def visible_among(visible: QuerySet) -> Callable[[Sequence[int]], set[int]]:
+    """A check of which of some ticket ids `visible` (policy's queryset) holds: its SQL
+    compiled once, run with each list of ids as one parameter (compiling the ORM query
+    at every step cost more than running it)."""
+    holder: list[int] = []  # stands for the ids: found again among the parameters
+    try:
+        sql, params = (
+            visible.filter(pk__in=_ids_expression(holder))
+            .order_by()
+            .values_list("pk")
+            .query.sql_with_params()
+        )
+    except EmptyResultSet:  # visible_tickets(...).none(): someone who may see nothing
+        return lambda values: set()
+    at = next(i for i, value in enumerate(params) if value is holder)
+
+    def among(values: Sequence[int]) -> set[int]:
+        if not values:
+            return set()
+        bound = list(params)
+        bound[at] = _ids_value(values)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, bound)
+            return {row[0] for row in cursor.fetchall()}
+
+    return among
 
 
 def texts(matches: Sequence[Match]) -> list[Candidate]:
     """The matches' subjects and the start of their bodies, in the matches' order: one
-    primary-key lookup."""
+    primary-key lookup (raw rows: the ORM's handling of them cost more than the query)."""
     if not matches:
         return []
-    documents = Document.objects.filter(pk__in=ids([m.document_id for m in matches]))
-    rows = {
-        doc: (title, body)
-        for doc, title, body in documents.annotate(start=Substr("body", 1, TEXT_CHARS)).values_list(
-            "pk", "title", "start"
+    ids_sql = _IDS[connection.vendor == "postgresql"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, title, substr(body, 1, %s) FROM search_document"  # noqa: S608
+            f" WHERE id IN ({ids_sql})",
+            [TEXT_CHARS, _ids_value([m.document_id for m in matches])],
         )
-    }
+        rows = {doc: (title, body) for doc, title, body in cursor.fetchall()}
     return [
         Candidate(m.document_id, m.ticket_id, rows[m.document_id][0], rows[m.document_id][1] or "")
         for m in matches

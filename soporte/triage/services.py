@@ -1095,7 +1095,8 @@ def similar_tickets(user: User, ticket: Ticket, *, limit: int = 5) -> list[Simil
     if not found:
         return []
     texts = [ml.ticket_text(c.subject, c.body) for c in found]
-    words = [float(w) for w in ml.similarities(ml.vectors([text]), ml.vectors(texts))]
+    matrix = ml.vectors([text, *texts])  # one call: each costs its own setup
+    words = [float(w) for w in ml.similarities(matrix[0], matrix[1:])]
     scores = semantic.rank_stored(ticket.pk, text, [c.ticket_id for c in found], words)
     ranked = sorted(range(len(found)), key=lambda i: -scores[i])[: limit * 2]
     rows = {
@@ -1122,7 +1123,8 @@ def _visible_candidates(user: User, words: Query, rare: Query, exclude: int) -> 
     visible = policy.visible_tickets(user)
     # Someone who sees every ticket needs no check (merged ones go at the end).
     restricted = visible.query.has_filters()
-    visible = visible.filter(merged_into__isnull=True).order_by()
+    if restricted:
+        allowed_among = candidates.visible_among(visible.filter(merged_into__isnull=True))
     scan = SIMILAR_SCAN if restricted else SIMILAR_CANDIDATES
     kept: dict[int, candidates.Match] = {}
     for query, every in ((rare, True), (rare, False), (words, False)):
@@ -1131,8 +1133,7 @@ def _visible_candidates(user: User, words: Query, rare: Query, exclude: int) -> 
         found = candidates.newest_matching(query, every=every, exclude=exclude, limit=scan)
         found = [m for m in found if m.ticket_id not in kept]
         if restricted and found:
-            ids = candidates.ids([m.ticket_id for m in found])
-            allowed = set(visible.filter(pk__in=ids).values_list("pk", flat=True))
+            allowed = allowed_among([m.ticket_id for m in found])
             found = [m for m in found if m.ticket_id in allowed]
         for match in found[: SIMILAR_CANDIDATES - len(kept)]:
             kept[match.ticket_id] = match
