@@ -400,26 +400,32 @@ def bench_reindex() -> dict:
             log(f"  reindexed {done:,}/{expected:,}")
 
     start, start_cpu = time.perf_counter(), time.process_time()
+    start_wait = pid_cpu(os.getpid(), 1)
     count = reindex(progress=progress)
     elapsed = time.perf_counter() - start
     backends.sample()
     # On a shared machine the wall time mostly measures the others' load: the CPU time
     # of this process and of its PostgreSQL backends (when local) is shown beside it.
     cpu = time.process_time() - start_cpu + backends.total()
+    # Time runnable but waiting for a CPU, this process's and its backends': on a busy
+    # machine it is most of the wall time (a parallel reindex's waits overlap).
+    waited = pid_cpu(os.getpid(), 1) - start_wait + backends.waited()
     return {
         "documents": count,
         "reindex_s": round(elapsed, 1),
         "reindex_per_s": round(count / elapsed),
         "reindex_cpu_s": round(cpu, 1),
         "reindex_per_cpu_s": round(count / cpu),
+        "reindex_cpu_wait_s": round(waited, 1),
     }
 
 
-def pid_cpu(pid: int) -> float:
+def pid_cpu(pid: int, field: int = 0) -> float:
     """CPU seconds a local process has run so far (nanosecond resolution, unlike
-    /proc/PID/stat's 10 ms ticks); 0 when it is not on this machine."""
+    /proc/PID/stat's 10 ms ticks), or with field 1 the seconds it has waited, runnable,
+    for a CPU; 0 when it is not on this machine."""
     try:
-        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[field]) / 1e9
     except (OSError, ValueError, IndexError):
         return 0.0
 
@@ -444,9 +450,12 @@ class ServerCpu:
     def __init__(self):
         self.first: dict[int, float] = {}
         self.last: dict[int, float] = {}
+        self.first_wait: dict[int, float] = {}
+        self.last_wait: dict[int, float] = {}
         pid = backend_pid()
         if pid is not None:
             self.first[pid] = self.last[pid] = pid_cpu(pid)
+            self.first_wait[pid] = self.last_wait[pid] = pid_cpu(pid, 1)
 
     def sample(self) -> None:
         from django.db import connection
@@ -462,9 +471,15 @@ class ServerCpu:
         for pid in pids:
             self.first.setdefault(pid, 0.0)  # opened since: all of its time is ours
             self.last[pid] = max(self.last.get(pid, 0.0), pid_cpu(pid))
+            self.first_wait.setdefault(pid, 0.0)
+            self.last_wait[pid] = max(self.last_wait.get(pid, 0.0), pid_cpu(pid, 1))
 
     def total(self) -> float:
         return sum(self.last[pid] - self.first[pid] for pid in self.last)
+
+    def waited(self) -> float:
+        """Seconds these backends waited, runnable, for a CPU (other load)."""
+        return sum(self.last_wait[pid] - self.first_wait[pid] for pid in self.last_wait)
 
 
 def bench_search(count: int, requesters, agents, supervisor) -> dict:
@@ -603,6 +618,7 @@ def report(results: list[dict]) -> None:
         ("full reindex (documents/s)", "reindex_per_s", ">= 5,000"),
         ("full reindex, CPU (s)", "reindex_cpu_s", ""),
         ("full reindex (documents/CPU s)", "reindex_per_cpu_s", ""),
+        ("full reindex, waiting for a CPU (s)", "reindex_cpu_wait_s", ""),
         ("search p50 (ms)", "search_p50_ms", ""),
         ("search p95 (ms)", "search_p95_ms", "<= 50"),
         ("search max (ms)", "search_max_ms", ""),
@@ -629,6 +645,13 @@ def report(results: list[dict]) -> None:
     for r in results:
         if r.get("note"):
             print(f"{r['database']}: {r['note']}")
+    # How many times slower the peer's search is than ours, in the same run.
+    peer = next((r for r in results if r["database"] == PEER_NAME and "search_p95_ms" in r), None)
+    for r in results:
+        if peer is not None and r is not peer and r.get("search_p95_ms"):
+            wall = peer["search_p95_ms"] / r["search_p95_ms"]
+            cpu = peer["search_cpu_p95_ms"] / r["search_cpu_p95_ms"]
+            print(f"{PEER_NAME} / {r['database']}: p95 {wall:,.0f}x, CPU p95 {cpu:,.0f}x")
 
 
 # -- the peer: django-helpdesk 2.6.1 -------------------------------------------------------

@@ -52,6 +52,12 @@ class Scope:
     # other tickets they see (watched ones, usually none).
     requester_id: int | None = None
 
+    def document_columns(self) -> list[tuple[str, int]]:
+        """The search_document columns (requester_id, organization_id) that allow a
+        requester's documents by themselves, with their values; none for an agent."""
+        pairs = (("requester_id", self.requester_id), ("organization_id", self.organization_id))
+        return [(column, value) for column, value in pairs if value is not None]
+
 
 class Backend(ABC):
     vendor: str

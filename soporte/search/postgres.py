@@ -179,13 +179,9 @@ class PostgresBackend(Backend):
         matches (BitmapAnd; True: the caller leaves the planner no other way)."""
         conditions = [f"d.ticket_id = ANY(ARRAY({scope.tickets_sql}))"]
         allowed_params: list = [*scope.params]
-        for column, value in (
-            ("requester_id", scope.requester_id),
-            ("organization_id", scope.organization_id),
-        ):
-            if value is not None:
-                conditions.append(f"d.{column} = %s")
-                allowed_params.append(value)
+        for column, value in scope.document_columns():
+            conditions.append(f"d.{column} = %s")
+            allowed_params.append(value)
         allowed = " OR ".join(conditions)
         broad = scope.organization_id is not None
         match = "d.vector @@ %s::tsquery" if broad else "(d.vector @@ %s::tsquery) IS TRUE"

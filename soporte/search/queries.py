@@ -139,7 +139,7 @@ def search_tickets(user: User, text: str, *, limit: int = 20, offset: int = 0) -
     1. Parse the text into words (422 when empty, too long or without any word).
     2. Ask the backend for one hit per visible ticket, one more than asked to tell
        whether a next page exists.
-    3. Load those tickets and their best documents in two queries; snippets from the
+    3. Load those best documents with their tickets in one query; snippets from the
        best document's text.
     """
     query = parse(text)
@@ -152,27 +152,29 @@ def search_tickets(user: User, text: str, *, limit: int = 20, offset: int = 0) -
     more, hits = len(hits) > limit, hits[:limit]
     # Through the policy again: a document's organization copied before its ticket
     # moved (indexed after the commit) must not show the ticket to the old organization.
-    tickets = (
-        policy.visible_tickets(user)
-        .only("number", "subject", "status", "updated_at")
-        .in_bulk([hit.ticket_id for hit in hits])
-    )
-    documents = Document.objects.only("kind", "title", "body").in_bulk(
-        [hit.document_id for hit in hits]
-    )
+    # One query for the page: the best documents with their tickets, the visible ones.
+    visible = policy.visible_tickets(user).filter(pk__in=[hit.ticket_id for hit in hits])
+    rows = Document.objects.filter(
+        pk__in=[hit.document_id for hit in hits], ticket_id__in=visible.values("pk")
+    ).values_list(
+        "id", "kind", "title", "body", "ticket__number", "ticket__subject", "ticket__status",
+        "ticket__updated_at",
+    )  # fmt: skip
+    found = {row[0]: row for row in rows}
     items = []
     for hit in hits:
-        ticket, document = tickets.get(hit.ticket_id), documents.get(hit.document_id)
-        if ticket is None or document is None:
-            continue  # changed between the two queries
+        row = found.get(hit.document_id)
+        if row is None:
+            continue  # changed since the search, or no longer visible
+        _, kind, title, body, number, subject, status, updated_at = row
         items.append(
             TicketHit(
-                number=ticket.number,
-                subject=ticket.subject,
-                status=ticket.status,
-                updated_at=ticket.updated_at,
-                kind=document.kind,
-                snippet=snippet(document.body, query) or snippet(document.title, query),
+                number=number,
+                subject=subject,
+                status=status,
+                updated_at=updated_at,
+                kind=kind,
+                snippet=snippet(body, query) or snippet(title, query),
                 score=round(hit.score, 6),
             )
         )

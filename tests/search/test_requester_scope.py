@@ -73,3 +73,40 @@ def test_the_migration_copies_the_requester_onto_existing_documents(
     assert _requesters(ticket) == {maria.pk}
     assert found(maria, "altavoz") == [ticket.number]
     assert found(maria, "volumen") == [ticket.number]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's own-documents-first search")
+def test_a_requesters_documents_read_first_rank_as_the_index_ranks_them(
+    make_ticket, maria, marco, alice, index, monkeypatch
+):
+    """fts5.py reads a plain requester's documents first and ranks them itself (bm25 as
+    the FTS5 rank computes it); that must find and order what walking the index's
+    matches finds, with the same scores, internal notes and others' tickets left out."""
+    from soporte.search import fts5
+    from soporte.search.queries import parse, scope_for, ticket_hits
+
+    tickets = [
+        make_ticket(requester=maria, subject="Impresora atascada", body="La impresora no imprime"),
+        make_ticket(requester=maria, subject="Printer toner", body="Toner low on the printer"),
+        make_ticket(requester=maria, subject="Monitor", body="Screen flickers; impresora ok"),
+        make_ticket(requester=marco, subject="Impresora de Marco", body="Impresora rota"),
+    ]
+    services.add_note(tickets[2], acting_user=alice, body="Impresora impresora")
+    services.reply(tickets[1], acting_user=alice, body="Cambie el tóner de la impresora")
+    watched = make_ticket(requester=marco, subject="Impresora compartida", body="Sin papel")
+    watched.watchers.add(maria)
+    index(*tickets, watched)
+
+    def hits(text: str, own_first: int) -> list[tuple[int, int, float]]:
+        monkeypatch.setattr(fts5, "OWN_FIRST", own_first)
+        found = ticket_hits(parse(text), scope_for(maria), limit=10, offset=0)
+        return [(hit.ticket_id, hit.document_id, round(hit.score, 9)) for hit in found]
+
+    for text in ["impresora", "printer toner", "impresora toner", "monitor", "teclado"]:
+        assert hits(text, own_first=10_000) == hits(text, own_first=0), text
+    assert {ticket_id for ticket_id, _, _ in hits("impresora", own_first=10_000)} == {
+        tickets[0].pk,
+        tickets[1].pk,
+        tickets[2].pk,
+        watched.pk,
+    }
