@@ -66,17 +66,17 @@ lint: $(VENV)/.installed-dev
 		soporte/mail/outbound.py soporte/training/services.py soporte/evaluations/services.py \
 		soporte/triage/services.py soporte/problems/services.py soporte/assets/indexing.py
 
-# `make test PYTEST_WORKERS=2` runs the suite in two processes (pytest-xdist; a file's
-# tests stay in one process) and the browser tests alone after (a live server still
-# answering at a test's end can keep SQLite's in-memory database from flushing under
-# load). One process is the default: on this 2-vCPU machine two processes gained nothing.
-PYTEST_WORKERS ?= 0
+# The suite runs in two processes (pytest-xdist; a file's tests stay in one process; the
+# machines here have 2 cores: one process took 16.8 min for the SQLite run on a quiet one),
+# then the browser tests alone (a live server still answering at a test's end can keep
+# SQLite's in-memory database from flushing under load). PYTEST_WORKERS=0: one process.
+PYTEST_WORKERS ?= 2
+PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile --ignore tests/e2e)
+E2E_ALONE = $(if $(filter 0,$(PYTEST_WORKERS)),,tests/e2e)
 # Byte-code caches on even where the environment turns them off: without them every test
 # process (and each server or worker a test starts) compiles the project and pytest rewrites
 # every test module again (collecting the suite: 42 s of CPU without, 26 s with).
 unexport PYTHONDONTWRITEBYTECODE
-PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile --ignore tests/e2e)
-E2E_ALONE = $(if $(filter 0,$(PYTEST_WORKERS)),,tests/e2e)
 
 test-sqlite: $(VENV)/.installed-semantic $(LOCALE_MO) /usr/bin/chromium /usr/sbin/dovecot
 	SOPORTE_DATABASE_URL= $(BIN)/python -m pytest -q $(PARALLEL)
