@@ -76,10 +76,12 @@ def ids(values: Sequence[int]) -> RawSQL:
     return _ids_expression(_ids_value(values))
 
 
+def _ids_sql() -> str:
+    return _IDS[connection.vendor == "postgresql"]
+
+
 def _ids_expression(value: Any) -> RawSQL:
-    if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", [value])
-    return RawSQL("SELECT value FROM json_each(%s)", [value])
+    return RawSQL(_ids_sql(), [value])  # noqa: S611 (fixed SQL; the ids are a parameter)
 
 
 def visible_among(visible: QuerySet) -> Callable[[Sequence[int]], set[int]]:
@@ -115,7 +117,7 @@ def texts(matches: Sequence[Match]) -> list[Candidate]:
     primary-key lookup (raw rows: the ORM's handling of them cost more than the query)."""
     if not matches:
         return []
-    ids_sql = _IDS[connection.vendor == "postgresql"]
+    ids_sql = _ids_sql()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT id, title, substr(body, 1, %s) FROM search_document"  # noqa: S608
