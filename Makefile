@@ -68,10 +68,11 @@ lint: $(VENV)/.installed-dev
 
 # The suite runs in two processes (pytest-xdist; a file's tests stay in one process; the
 # machines here have 2 cores: one process took 16.8 min for the SQLite run on a quiet one),
+# longest files first (tests/conftest.py orders them; xdist's own reordering off),
 # then the browser tests alone (a live server still answering at a test's end can keep
 # SQLite's in-memory database from flushing under load). PYTEST_WORKERS=0: one process.
 PYTEST_WORKERS ?= 2
-PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile --ignore tests/e2e)
+PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --ignore tests/e2e)
 E2E_ALONE = $(if $(filter 0,$(PYTEST_WORKERS)),,tests/e2e)
 # Byte-code caches on even where the environment turns them off: without them every test
 # process (and each server or worker a test starts) compiles the project and pytest rewrites

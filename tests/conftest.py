@@ -272,17 +272,42 @@ def api():
 _DATABASE_FIXTURES = frozenset({"db", "transactional_db", "django_db_setup", "live_server"})
 
 
+# Files whose few tests run for long (servers, worker and backup subprocesses): seconds of one
+# run under load (2026-11-26, `--junitxml`). pytest-xdist hands out whole files, by default
+# the ones with most tests first, which left these at the end with one process idle for
+# minutes; they go first, longest first, so the other process works through the many short
+# files meanwhile.
+_LONG_FILES = {
+    "tests/ops/test_backup_restore.py": 252,
+    "tests/api/test_permission_matrix.py": 164,
+    "tests/jobs/test_worker_processes.py": 124,
+    "tests/ops/test_health_metrics_logs.py": 99,
+    "tests/tickets/test_services.py": 63,
+    "tests/mail/test_processing.py": 63,
+    "tests/ops/test_helpdesk_import.py": 59,
+    "tests/sla/test_calendar.py": 48,
+    "tests/triage/test_semantic.py": 38,
+    "tests/api/test_ticket_list.py": 38,
+    "tests/ops/test_schema_upgrade.py": 30,
+}
+
+
 def pytest_collection_modifyitems(config, items):
     """With SOPORTE_TESTS_DATABASE_ONLY=1 (`make test-postgres`), only the tests that reach
     the database run: the others (parsers, calendars, text, graphs) do the same on any
-    database, and the SQLite run has run them already."""
-    if os.environ.get("SOPORTE_TESTS_DATABASE_ONLY") != "1":
-        return
-    keep, drop = [], []
+    database, and the SQLite run has run them already. Then the long files go first
+    (the Makefile turns pytest-xdist's own ordering off)."""
+    if os.environ.get("SOPORTE_TESTS_DATABASE_ONLY") == "1":
+        keep, drop = [], []
+        for item in items:
+            reaches = _DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+            marked = item.get_closest_marker("django_db") or item.get_closest_marker("database")
+            (keep if reaches or marked else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+    sizes: dict[str, int] = {}
     for item in items:
-        reaches = _DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ()))
-        marked = item.get_closest_marker("django_db") or item.get_closest_marker("database")
-        (keep if reaches or marked else drop).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+        sizes[item.location[0]] = sizes.get(item.location[0], 0) + 1
+    # Stable: a file's tests keep their order; the rest by number of tests, as xdist would.
+    items.sort(key=lambda item: (-_LONG_FILES.get(item.location[0], 0), -sizes[item.location[0]]))
