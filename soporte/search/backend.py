@@ -165,10 +165,18 @@ class Backend(ABC):
 
     @abstractmethod
     def search(
-        self, query: Query, scope: Scope, *, limit: int, offset: int, after_id: int = 0
+        self,
+        query: Query,
+        scope: Scope,
+        *,
+        limit: int,
+        offset: int,
+        after_id: int = 0,
+        window: int = 0,
     ) -> list[Hit]:
         """One hit per ticket in scope, best first; the ticket's score is its best
-        document's. Only documents with an id above `after_id` count. `query` has at
+        document's. Only documents with an id above `after_id` count: the newest
+        `window` documents, when it is given (a hint for the plan). `query` has at
         least one word."""
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from django.db.backends.base.base import BaseDatabaseWrapper
+
 from .backend import Backend, Hit, Scope
 from .models import Document
 from .text import Query, fts5_match, index_text
@@ -44,10 +46,16 @@ def register_functions(sender, connection, **kwargs) -> None:
 
 
 # A plain requester with fewer documents than this has them read and ranked first
-# (Fts5Backend._own_first); with more, the matches are walked, as for agents.
+# (Fts5Backend._own_first); with more, the matches are walked, as for agents. An
+# organization's lead's matches are walked, then ranked as a requester's are.
 OWN_FIRST = 2000
 # Newest documents a common stem's document frequency is estimated from (_frequencies).
 IDF_SAMPLE = 10_000
+# An agent's windowed search with at most this many matches expected in the window has
+# them ranked here (Fts5Backend._few_matches).
+RANK_HERE = 1000
+# ... and ranked by the index after all when more than this many are found.
+RANK_HERE_AT_MOST = 4000
 # The rank's bm25 (see CREATE): FTS5's constants, a title match counting four.
 _K1, _B, _TITLE_WEIGHT = 1.2, 0.75, 4.0
 
@@ -76,6 +84,10 @@ class Fts5Backend(Backend):
     # FTS5 walks every match of a word and checks each one's ticket: at 1M documents an
     # organization's lead searching a common word cost ~180 ms, ~20 ms in a window.
     windows_for_requesters = True
+
+    def __init__(self, connection: BaseDatabaseWrapper):
+        super().__init__(connection)
+        self._frequency_cache: dict[tuple[str, ...], tuple[int, float, dict[str, int]]] = {}
 
     def index(self, documents: list[Document]) -> None:
         ids = [document.pk for document in documents]
@@ -137,10 +149,25 @@ class Fts5Backend(Backend):
             cursor.execute("ANALYZE")
 
     def search(
-        self, query: Query, scope: Scope, *, limit: int, offset: int, after_id: int = 0
+        self,
+        query: Query,
+        scope: Scope,
+        *,
+        limit: int,
+        offset: int,
+        after_id: int = 0,
+        window: int = 0,
     ) -> list[Hit]:
         if not scope.broad and self._own_documents(scope) < OWN_FIRST:
             return self._own_first(query, scope, limit=limit, offset=offset, after_id=after_id)
+        if (scope.organization_id is not None and not scope.agent) or (
+            window and self._few_matches(query, window)
+        ):
+            hits = self._matches_ranked_here(
+                query, scope, limit=limit, offset=offset, after_id=after_id
+            )
+            if hits is not None:
+                return hits
         sql, params = self._matches_first_sql(fts5_match(query), scope, limit, offset, after_id)
         with self.connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -168,9 +195,7 @@ class Fts5Backend(Backend):
            hold every word (instr() on the space-separated stems). Looking each one up
            with MATCH instead made bm25 count every word's matches once per document;
            walking the matches of a common word cost ~70 ms at 1M documents.
-        2. bm25 as the rank computes it (bm25(4.0, 1.0), k1 1.2, b 0.75), with each
-           stem's document frequency estimated from the newest documents
-           (_frequencies). One hit per ticket, its best document's, best first."""
+        2. Those ranked here (_ranked), one hit per ticket."""
         stems = [stem for term in query.terms for stem in term]  # bm25's phrases
         has_words = " AND ".join(
             "(" + " OR ".join(["instr(m.text, %s) > 0"] * len(term)) + ")" for term in query.terms
@@ -196,6 +221,61 @@ class Fts5Backend(Backend):
         with self.connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
+        return self._ranked(rows, stems, limit=limit, offset=offset)
+
+    def _few_matches(self, query: Query, window: int) -> bool:
+        """Whether the words' matches among the newest `window` documents are estimated
+        (from their document frequencies, each word taken as independent of the others)
+        to be few enough to rank here: an agent's search of several words."""
+        rows_total, _, frequencies = self._frequencies(
+            [stem for term in query.terms for stem in term]
+        )
+        expected = float(window)
+        for term in query.terms:
+            expected *= min(1.0, sum(frequencies[stem] for stem in term) / rows_total)
+        return expected <= RANK_HERE
+
+    def _matches_ranked_here(
+        self, query: Query, scope: Scope, *, limit: int, offset: int, after_id: int
+    ) -> list[Hit] | None:
+        """The matches after `after_id` walked as _matches_first_sql walks them, each
+        one's scope read from the covering index, and those in scope ranked here as
+        _own_first ranks a requester's: FTS5's rank would first walk every match of
+        each word in the whole index for its document frequencies (~11 ms a window at
+        1M documents for "error"). For an organization's lead, whose scope keeps about
+        one match in forty, and for an agent's search of words found together in few
+        documents (_few_matches). None when an agent's are many after all (words
+        that go together more often than apart): the rank is cheaper then."""
+        stems = [stem for term in query.terms for stem in term]
+        cap = -1  # SQLite: no limit
+        if scope.agent:
+            allowed, allowed_params = f"EXISTS ({scope.tickets_sql})", [*scope.params]
+            cap = RANK_HERE_AT_MOST + 1
+        else:
+            allowed, allowed_params = self._requester_allowed(scope)
+        sql = f"""
+            SELECT d.id, d.ticket_id, f.title, f.body
+            FROM (SELECT rowid FROM search_document_fts
+                  WHERE search_document_fts MATCH %s AND rowid > %s) AS m
+            JOIN search_document AS d INDEXED BY search_document_scope ON d.id = m.rowid
+            CROSS JOIN search_document_fts AS f ON f.rowid = d.id
+            WHERE {allowed}
+            LIMIT %s
+        """  # noqa: S608 - only SQL written here or compiled by Django; values are params
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, [fts5_match(query), after_id, *allowed_params, cap])
+            rows = cursor.fetchall()
+        if len(rows) > RANK_HERE_AT_MOST and scope.agent:
+            return None
+        return self._ranked(rows, stems, limit=limit, offset=offset)
+
+    def _ranked(
+        self, rows: list[tuple[int, int, str, str]], stems: list[str], *, limit: int, offset: int
+    ) -> list[Hit]:
+        """Rows of (document, ticket, indexed title, indexed body) holding every word,
+        ranked with bm25 as the rank computes it (bm25(4.0, 1.0), k1 1.2, b 0.75), each
+        stem's document frequency estimated (_frequencies). One hit per ticket, its best
+        document's, best first."""
         if not rows:
             return []
         rows_total, average_length, frequencies = self._frequencies(stems)
@@ -228,7 +308,14 @@ class Fts5Backend(Backend):
         """The index's rows, their average length in stems, and in how many rows each
         stem appears: exact when rare or when the index is small; else estimated from the
         newest IDF_SAMPLE documents, since an exact count walks every match (as the
-        rank's bm25 does, once per statement)."""
+        rank's bm25 does, once per statement). Kept for this backend's next windows (a
+        backend serves one search)."""
+        key = tuple(stems)
+        if key not in self._frequency_cache:
+            self._frequency_cache[key] = self._count_frequencies(stems)
+        return self._frequency_cache[key]
+
+    def _count_frequencies(self, stems: list[str]) -> tuple[int, float, dict[str, int]]:
         with self.connection.cursor() as cursor:
             # FTS5's "averages" record: varints of the row count and of each column's
             # total stems.
@@ -264,8 +351,9 @@ class Fts5Backend(Backend):
     def _matches_first_sql(
         self, match: str, scope: Scope, limit: int, offset: int, after_id: int
     ) -> tuple[str, list]:
-        """Agents and organizations' leads: FTS5 seeks to `after_id` in its doclists;
-        rank (bm25) is computed only for the rows that pass the scope. Each match's
+        """Agents' searches of common words, and requesters with many documents: FTS5
+        seeks to `after_id` in its doclists; rank (bm25) is computed only for the rows
+        that pass the scope. Each match's
         ticket and internal flag are read from a narrow covering index rather than the
         wide rows; the unary + keeps SQLite from probing that index once per listed
         ticket. MIN() makes SQLite take the bare column d.id from the best row.
@@ -273,18 +361,10 @@ class Fts5Backend(Backend):
         A requester's documents are allowed by their own requester_id (an
         organization's lead's also by organization_id), both in that index, before the
         list of their other tickets (watched ones) is consulted."""
-        allowed_params: list = []
         if scope.agent:
-            allowed = f"EXISTS ({scope.tickets_sql})"
-            allowed_params.extend(scope.params)
+            allowed, allowed_params = f"EXISTS ({scope.tickets_sql})", [*scope.params]
         else:
-            conditions = []
-            for column, value in scope.document_columns():
-                conditions.append(f"+d.{column} = %s")
-                allowed_params.append(value)
-            conditions.append(f"+d.ticket_id IN ({scope.tickets_sql})")
-            allowed_params.extend(scope.params)
-            allowed = f"({' OR '.join(conditions)}) AND NOT +d.internal"
+            allowed, allowed_params = self._requester_allowed(scope)
         sql = f"""
             SELECT d.ticket_id, d.id, MIN(m.rank) AS score
             FROM (SELECT rowid, rank FROM search_document_fts
@@ -296,3 +376,17 @@ class Fts5Backend(Backend):
             LIMIT %s OFFSET %s
         """  # noqa: S608 - only SQL written here or compiled by Django; values are params
         return sql, [match, after_id, *allowed_params, limit, offset]
+
+    @staticmethod
+    def _requester_allowed(scope: Scope) -> tuple[str, list]:
+        """The condition on the document aliased `d` that a requester's scope allows it:
+        their own columns (requester_id, an organization's lead's organization_id),
+        then the list of their other tickets; never internal. The unary + keeps SQLite
+        reading these from the covering index's row, not probing an index for each."""
+        conditions, params = [], []
+        for column, value in scope.document_columns():
+            conditions.append(f"+d.{column} = %s")
+            params.append(value)
+        conditions.append(f"+d.ticket_id IN ({scope.tickets_sql})")
+        params.extend(scope.params)
+        return f"({' OR '.join(conditions)}) AND NOT +d.internal", params

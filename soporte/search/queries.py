@@ -127,7 +127,9 @@ def ticket_hits(query: Query, scope: Scope, *, limit: int, offset: int) -> list[
     for window in WINDOWS:
         if newest <= window:
             break
-        hits = backend.search(query, scope, limit=limit, offset=offset, after_id=newest - window)
+        hits = backend.search(
+            query, scope, limit=limit, offset=offset, after_id=newest - window, window=window
+        )
         if len(hits) >= limit:
             return hits
     return backend.search(query, scope, limit=limit, offset=offset)

@@ -76,6 +76,21 @@ def test_a_lead_finds_their_own_ticket_of_another_organization(
     assert found(pedro_leads_globex, "portatil") == [own.number]
 
 
+def test_a_lead_finds_a_watched_ticket_of_the_organization_once(
+    make_ticket, marco_leads_acme, pedro, maria, index, found
+):
+    """The lead's search reads the organization's documents, their own, and those of
+    the other tickets they see apart: a ticket in two of those is found once. Watching
+    another organization's ticket shows it to nobody (accounts.policy)."""
+    colleague = make_ticket(requester=maria, subject="Proyector apagado")
+    colleague.watchers.add(marco_leads_acme)
+    own = make_ticket(requester=marco_leads_acme, subject="Proyector sin cable")
+    elsewhere = make_ticket(requester=pedro, subject="Proyector roto")
+    elsewhere.watchers.add(marco_leads_acme)
+    index(colleague, own, elsewhere)
+    assert sorted(found(marco_leads_acme, "proyector")) == sorted([colleague.number, own.number])
+
+
 def test_a_lead_never_finds_a_ticket_by_words_of_an_internal_note(
     make_ticket, maria, alice, marco_leads_acme, index, found
 ):
@@ -129,3 +144,54 @@ def test_the_migration_copies_the_organization_onto_existing_documents(
     migration.backfill(apps, editor)
     assert _organizations(ticket) == {acme.pk}
     assert found(marco_leads_acme, "monitor") == [ticket.number]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's ranking of matches")
+def test_matches_ranked_outside_the_index_rank_as_the_index_ranks_them(
+    make_ticket, maria, pedro, marco_leads_acme, alice, index, monkeypatch
+):
+    """fts5.py walks an organization lead's matches, and an agent's in a window when
+    few are expected, and ranks those in scope itself (bm25 as the FTS5 rank computes
+    it): the same tickets, documents and scores as the rank, with internal notes and
+    other organizations' tickets left out of the lead's."""
+    from soporte.search import fts5
+    from soporte.search.backend import get_backend
+    from soporte.search.queries import parse, scope_for
+    from soporte.search.text import fts5_match
+
+    tickets = [
+        make_ticket(requester=maria, subject="Impresora atascada", body="La impresora no imprime"),
+        make_ticket(requester=maria, subject="Printer toner", body="Toner low on the printer"),
+        make_ticket(requester=marco_leads_acme, subject="Monitor", body="Screen; impresora ok"),
+    ]
+    services.add_note(tickets[2], acting_user=alice, body="Impresora impresora")
+    services.reply(tickets[1], acting_user=alice, body="Cambie el tóner de la impresora")
+    elsewhere = make_ticket(requester=pedro, subject="Impresora de Globex", body="Impresora")
+    index(*tickets, elsewhere)
+    backend = get_backend()
+    lead, agent = scope_for(marco_leads_acme), scope_for(alice)
+    assert lead.organization_id is not None
+
+    for scope in (lead, agent):
+        for text in ["impresora", "printer toner", "impresora toner", "monitor", "teclado"]:
+            query = parse(text)
+            assert backend._few_matches(query, 10)  # ten documents: few matches
+            here = backend.search(query, scope, limit=10, offset=0, window=10)
+            sql, params = backend._matches_first_sql(fts5_match(query), scope, 10, 0, 0)
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                ranked = [(ticket, doc, round(-score, 9)) for ticket, doc, score in cursor]
+            found = [(h.ticket_id, h.document_id, round(h.score, 9)) for h in here]
+            assert found == ranked, text
+    found = {hit.ticket_id for hit in backend.search(parse("impresora"), lead, limit=10, offset=0)}
+    assert found == {ticket.pk for ticket in tickets}
+    everywhere = backend.search(parse("impresora"), agent, limit=10, offset=0, window=10)
+    assert {hit.ticket_id for hit in everywhere} == {t.pk for t in [*tickets, elsewhere]}
+    # More matches than expected for an agent: ranked by the index after all.
+    monkeypatch.setattr(fts5, "RANK_HERE_AT_MOST", 1)
+    query = parse("impresora")
+    assert backend._matches_ranked_here(query, agent, limit=10, offset=0, after_id=0) is None
+    again = backend.search(query, agent, limit=10, offset=0, window=10)
+    assert [(h.ticket_id, h.document_id, round(h.score, 9)) for h in again] == [
+        (h.ticket_id, h.document_id, round(h.score, 9)) for h in everywhere
+    ]
