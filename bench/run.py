@@ -321,7 +321,8 @@ MAIL_STAGES = [
 MAIL_MEASURES = (
     "store_raw() of each message (what the SMTP receiver does), then every background job "
     "that leads to, run in this process as `soporte worker` runs them (soporte.jobs.queue."
-    "run_batch: claimed 50 at a time): mail.process_raw (the 50 in one transaction, a "
+    "run_batch: claimed 50 at a time, triage's new-ticket runs topped up to 200): "
+    "mail.process_raw (the 50 in one transaction, a "
     "savepoint each: parse, thread, open the ticket or add the reply, SLA clock and "
     "rules, and, in the same transaction, record the "
     "acknowledgement, its sending job and the search indexing job), mail.send_outbound "

@@ -24,6 +24,9 @@ class JobKind:
     # together, done in one call (e.g. many tickets indexed in a few queries); it returns
     # None, or a list with each run's result, or the error that run should retry on.
     batched: bool = False
+    # A batched job whose batches have a fixed cost worth sharing (a window read once per
+    # batch): a worker whose claim holds some of its runs claims more, up to this many.
+    batch_size: int = 0
 
     def __call__(self, *args: Any) -> Any:
         if not self.batched:
@@ -47,9 +50,10 @@ def job(
     backoff: float = 30.0,
     timeout: float = 600.0,
     batched: bool = False,
+    batch_size: int = 0,
 ) -> Callable[[Callable[..., Any]], JobKind]:
     def register(func: Callable[..., Any]) -> JobKind:
-        kind = JobKind(name, func, max_attempts, retry_on, backoff, timeout, batched)
+        kind = JobKind(name, func, max_attempts, retry_on, backoff, timeout, batched, batch_size)
         _kinds[name] = kind
         return kind
 

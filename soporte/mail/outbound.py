@@ -23,6 +23,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -728,12 +729,13 @@ def deliver_many(outbound_ids: list[int], *, max_attempts: int) -> list[str | OS
                 outcomes.append("skipped")
                 continue
             attempt, last = outbound.attempts, outbound.attempts >= max_attempts
-            row = OutboundMail.objects.filter(pk=outbound_id, attempts=attempt)
+            # Only an error writes through it: not built for the mail that goes out.
+            row = partial(_row_of, outbound_id, attempt)
             try:
                 mail = build_message(outbound, threads.get(outbound_id))
             except Exception as error:  # noqa: BLE001 - a broken mail must show, not vanish
                 log.exception("Outbound mail %s could not be built", outbound_id)
-                row.update(status=OutboundStatus.FAILED, last_error=_describe(error))
+                row().update(status=OutboundStatus.FAILED, last_error=_describe(error))
                 outcomes.append("failed")
                 continue
             try:
@@ -746,10 +748,10 @@ def deliver_many(outbound_ids: list[int], *, max_attempts: int) -> list[str | OS
                 connection = None  # the next mail gets a fresh one
                 if last or _permanent(error):
                     log.warning("Outbound mail %s failed for good: %s", outbound_id, error)
-                    row.update(status=OutboundStatus.FAILED, last_error=_describe(error))
+                    row().update(status=OutboundStatus.FAILED, last_error=_describe(error))
                     outcomes.append("failed")
                 else:
-                    row.update(last_error=_describe(error))
+                    row().update(last_error=_describe(error))
                     outcomes.append(error)
                 continue
             _mark_sent(outbound_id, attempt)
@@ -757,6 +759,10 @@ def deliver_many(outbound_ids: list[int], *, max_attempts: int) -> list[str | OS
     finally:
         _drop(connection)
     return outcomes
+
+
+def _row_of(outbound_id: int, attempt: int) -> QuerySet[OutboundMail]:
+    return OutboundMail.objects.filter(pk=outbound_id, attempts=attempt)
 
 
 def _mark_sent(outbound_id: int, attempt: int) -> None:

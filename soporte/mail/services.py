@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from soporte.accounts import policy
 from soporte.accounts import services as accounts
 from soporte.accounts.models import OrganizationDomain, Role, User, users_with_email
+from soporte.lib.db import select_rows
 from soporte.lib.errors import NotFound, ServiceError
 from soporte.lib.files import checked_content_type
 from soporte.tickets import services as tickets
@@ -337,23 +338,22 @@ def remember_id(mail_id: str, ticket: Ticket) -> None:
 def find_ticket(mail: ParsedMail) -> Ticket | None:
     """The conversation this message continues: by the ids it answers (newest first),
     then by a [#number] subject token the sender may see; else None."""
-    ids = [i[:MAX_ID] for i in (mail.in_reply_to, *reversed(mail.references)) if i]
+    ids = list(
+        dict.fromkeys(i[:MAX_ID] for i in (mail.in_reply_to, *reversed(mail.references)) if i)
+    )
     if ids:
-        known: dict[str, Ticket | int] = {}
+        known: dict[str, int] = {}
         batch = _batch.get()
         if batch is not None:
             # Ids remembered earlier in this batch, not written yet (a row wins over them).
             known.update((i, batch.known[i]) for i in ids if i in batch.known)
-        known.update(
-            (k.mail_id, k.ticket)
-            for k in KnownMessageId.objects.filter(mail_id__in=ids).select_related("ticket")
-        )
+        known.update(_known_ids(ids))
         for mail_id in ids:
             if mail_id in known:
-                found = known[mail_id]
-                if isinstance(found, int):
-                    found = Ticket.objects.get(pk=found)
-                return _follow_merges(found)
+                found = select_rows(Ticket, "id = %s", [known[mail_id]])
+                if not found:
+                    raise Ticket.DoesNotExist(f"No ticket {known[mail_id]}")
+                return _follow_merges(found[0])
     match = TICKET_TOKEN.search(mail.subject)
     if match:
         ticket = Ticket.objects.filter(number=int(match.group(1))).first()
@@ -362,6 +362,16 @@ def find_ticket(mail: ParsedMail) -> Ticket | None:
         if ticket is not None and sender is not None and policy.can_view(sender, ticket):
             return _follow_merges(ticket)
     return None
+
+
+def _known_ids(ids: list[str]) -> list[tuple[str, int]]:
+    """(mail id, ticket id) of these Message-IDs we stored or sent: one plain statement
+    (this runs for every reply)."""
+    table = connection.ops.quote_name(KnownMessageId._meta.db_table)
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT mail_id, ticket_id FROM {table} WHERE mail_id IN ({marks})", ids)  # noqa: S608
+        return list(cursor.fetchall())
 
 
 def _follow_merges(ticket: Ticket) -> Ticket:

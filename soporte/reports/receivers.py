@@ -32,8 +32,13 @@ def update_rollups(sender, *, ticket_id: int, ticket, event_kinds: list[str], **
             # Assigned, not kept: SQLite may reuse the id of a ticket a savepoint undid.
             noted.opened[ticket_id] = opened
         else:
-            noted.opened.pop(ticket_id, None)
+            first = ticket_id not in noted.changed and noted.opened.pop(ticket_id, None) is None
             noted.changed.add(ticket_id)
+            # Quiet while every change of the batch is one that cannot count (most replies).
+            if (first or ticket_id in noted.quiet) and rollups.cannot_count(ticket, event_kinds):
+                noted.quiet[ticket_id] = ticket
+            else:
+                noted.quiet.pop(ticket_id, None)
         return
     try:
         with transaction.atomic():  # a savepoint: a failure here never fails the change
@@ -49,6 +54,7 @@ BATCH_KEY = "reports.rollups"
 class _Noted:
     opened: dict[int, Any] = field(default_factory=dict)  # only opened in the batch
     changed: set[int] = field(default_factory=set)
+    quiet: dict[int, Any] = field(default_factory=dict)  # changed, by nothing that counts
 
 
 @receiver(change_batch_ending, dispatch_uid="reports.rollups_of_batch")
@@ -58,6 +64,6 @@ def update_rollups_of_batch(sender, *, batch: ChangeBatch, **kwargs) -> None:
         return
     try:
         with transaction.atomic():  # as above: a failure here never fails the changes
-            rollups.refresh_tickets(noted.changed, opened=noted.opened)
+            rollups.refresh_tickets(noted.changed, opened=noted.opened, quiet=noted.quiet)
     except Exception:  # noqa: BLE001 - the changes stand; `soporte rebuild_rollups` repairs
         log.exception("rollups of %s tickets not updated", len(noted.changed | noted.opened.keys()))

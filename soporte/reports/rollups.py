@@ -449,10 +449,18 @@ def refresh_ticket(
             stored.save(update_fields=["rows", "signature", "updated_at"])
 
 
-def refresh_tickets(ticket_ids: Iterable[int], *, opened: dict[int, Any] | None = None) -> None:
+def refresh_tickets(
+    ticket_ids: Iterable[int],
+    *,
+    opened: dict[int, Any] | None = None,
+    quiet: dict[int, Any] | None = None,
+) -> None:
     """refresh_ticket for the tickets of a batch of changes, in a few queries for all of
     them (inside the caller's transaction).
 
+    0. `quiet`: tickets changed only by events that cannot count (ticket id -> the ticket
+       as last changed): skipped when their stored signature is still theirs (one read
+       for all), as refresh_ticket does for one.
     1. `opened`: tickets just opened and not changed since (ticket id -> the ticket as
        opened): their contributions come from the ticket alone, as in refresh_ticket,
        unless they are gone (rolled back) or a contribution was written meanwhile.
@@ -462,6 +470,8 @@ def refresh_tickets(ticket_ids: Iterable[int], *, opened: dict[int, Any] | None 
     """
     opened = dict(opened or {})
     full = set(ticket_ids) - opened.keys()
+    if quiet:
+        full -= _unchanged({pk: quiet[pk] for pk in full if pk in quiet})
     total: Contribution = {}
     with transaction.atomic():
         for pk, ticket in list(opened.items()):
@@ -487,6 +497,14 @@ def refresh_tickets(ticket_ids: Iterable[int], *, opened: dict[int, Any] | None 
         if full:
             _refresh_fully(sorted(full), total)
         add_to_rollups({key: values for key, values in total.items() if any(values.values())})
+
+
+def _unchanged(tickets: dict[int, Any]) -> set[int]:
+    """Of these tickets (id -> ticket), those whose stored signature is their own."""
+    if not tickets:
+        return set()
+    stored = TicketContribution.objects.filter(pk__in=list(tickets)).values_list("pk", "signature")
+    return {pk for pk, sig in stored if sig and sig == signature(tickets[pk])}
 
 
 def _refresh_fully(ids: list[int], total: Contribution) -> None:

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from soporte.accounts import policy
 from soporte.accounts.models import Tier, User
 from soporte.accounts.services import system_user
-from soporte.lib.db import insert_row
+from soporte.lib.db import insert_row, select_rows
 from soporte.lib.errors import Conflict, InvalidInput
 from soporte.lib.ttlcache import TtlCache
 from soporte.tickets import services as tickets
@@ -136,7 +136,7 @@ def apply_change(ticket: Ticket, events: Sequence[TicketEvent]) -> SlaClock | No
 def _load_clock(ticket: Ticket) -> SlaClock | None:
     """The ticket's clock with its policy, taken from the cached active policies when
     it is one of them (one plain query instead of a three-table join)."""
-    found = next(iter(SlaClock.objects.filter(ticket_id=ticket.pk)), None)
+    found = next(iter(select_rows(SlaClock, "ticket_id = %s", [ticket.pk])), None)
     if found is None or found.policy_id is None:
         return found
     policy = next((p for p in active_policies() if p.pk == found.policy_id), None)

@@ -15,18 +15,17 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import IO, Any, cast
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.files.base import File
-from django.db import connections, router, transaction
-from django.db.models import Field as ModelField
+from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from soporte.accounts import policy
 from soporte.accounts.models import Team, Tier, User
-from soporte.lib.db import insert_row
+from soporte.lib.db import insert_row, update_row
 from soporte.lib.errors import (
     Conflict,
     InvalidInput,
@@ -168,33 +167,13 @@ class _Change:
         )
 
 
-# (changed fields, database alias) -> the UPDATE statement and its fields
-_UPDATES: dict[tuple[tuple[str, ...], str], tuple[str, list[ModelField]]] = {}
-
-
 def _update_ticket(ticket: Ticket, loaded: int, names: tuple[str, ...]) -> int:
     """UPDATE the fields, updated_at and version + 1 where the version is still `loaded`
     (how many rows: 0 when someone changed it meanwhile); one prepared statement per set
     of fields, as the queryset's update() would write it."""
-    alias = router.db_for_write(Ticket, instance=ticket)
-    connection = connections[alias]
-    key = (names, alias)
-    if key not in _UPDATES:
-        meta, qn = Ticket._meta, connection.ops.quote_name
-        fields = [cast(ModelField, meta.get_field(name)) for name in names]
-        sets = [f"{qn('version')} = {qn('version')} + 1", f"{qn('updated_at')} = %s"]
-        sets += [f"{qn(cast(str, field.column))} = %s" for field in fields]
-        _UPDATES[key] = (
-            # Names from the model's own metadata, quoted; values are parameters.
-            f"UPDATE {qn(meta.db_table)} SET {', '.join(sets)} "  # noqa: S608
-            f"WHERE {qn('id')} = %s AND {qn('version')} = %s",
-            [cast(ModelField, meta.get_field("updated_at")), *fields],
-        )
-    sql, fields = _UPDATES[key]
-    params = [f.get_db_prep_save(getattr(ticket, f.attname), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, ticket.pk, loaded])
-        return cursor.rowcount
+    return update_row(
+        ticket, ("updated_at", *names), increment=("version",), expect={"version": loaded}
+    )
 
 
 def _display(value: Any) -> str:
@@ -991,7 +970,7 @@ def _store_file(
         uploaded_by=acting_user,
     )
     attachment.file.save(attachment.token, File(upload), save=False)
-    attachment.save(force_insert=True)
+    insert_row(attachment)  # nobody listens to its save: the cheap statement
     change.record(
         EventKind.ATTACHMENT_ADDED, new=checked.name, attachment=attachment.pk, size=checked.size
     )

@@ -30,6 +30,11 @@ def together(calls: list[list]) -> list:
     return [OSError("try later") if args[0] == 99 else f"ok {args[0]}" for args in calls]
 
 
+@job("tests.larger", batched=True, batch_size=4)
+def larger(calls: list[list]) -> None:
+    batches.append(calls)
+
+
 @pytest.fixture(autouse=True)
 def _fresh(settings):
     settings.JOBS_MODE = "worker"
@@ -61,6 +66,21 @@ def test_a_batch_claims_no_more_than_its_limit_and_only_due_jobs():
     assert queue.run_batch(3) == 2
     assert queue.run_batch(3) == 0
     assert Job.objects.get(args=["later"]).status == JobStatus.QUEUED
+
+
+def test_a_kind_asking_for_larger_batches_claims_more_of_its_runs_beyond_the_limit():
+    single.enqueue("a")
+    for n in range(6):
+        larger.enqueue(n)
+    single.enqueue("b")
+
+    assert queue.run_batch(2) == 5
+
+    # The claim of two held one "larger" run: three more were claimed to make four.
+    assert batches == [[[0], [1], [2], [3]]]
+    assert singles == [("a",)]
+    left = Job.objects.exclude(status=JobStatus.DONE).order_by("id").values_list("args", flat=True)
+    assert list(left) == [[4], [5], ["b"]]
 
 
 def test_a_run_answered_with_an_error_is_retried_alone():

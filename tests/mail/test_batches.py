@@ -47,6 +47,39 @@ def test_a_batch_opens_a_ticket_per_new_message_and_threads_replies_within_it(ac
     assert rollups.stored_totals() == rollups.full_recompute()[0]
 
 
+def test_replies_that_cannot_count_leave_the_rollups_without_a_full_refresh(acme, monkeypatch):
+    services.process_raw_messages(
+        stored(
+            mail(subject="Printer broken", msgid="<one@acme.example>"),
+            mail(subject="VPN down", msgid="<two@acme.example>"),
+        )
+    )
+    vpn = Ticket.objects.get(subject="VPN down")
+    Ticket.objects.filter(pk=vpn.pk).update(status="resolved", resolved_at=vpn.created_at)
+    rollups.refresh_ticket(vpn.pk)
+    refreshed: list[int] = []
+    full = rollups._refresh_fully
+
+    def spy(ids, total):
+        refreshed.extend(ids)
+        return full(ids, total)
+
+    monkeypatch.setattr(rollups, "_refresh_fully", spy)
+
+    services.process_raw_messages(
+        stored(
+            mail(subject="Re: Printer broken", body="Still.",
+                 headers={"In-Reply-To": "<one@acme.example>"}),
+            mail(subject="Re: VPN down", body="Back again.",
+                 headers={"In-Reply-To": "<two@acme.example>"}),
+        )
+    )  # fmt: skip
+
+    # A reply to an open ticket cannot count; one that reopens a resolved ticket does.
+    assert refreshed == [vpn.pk]
+    assert rollups.stored_totals() == rollups.full_recompute()[0]
+
+
 def test_a_failing_message_is_quarantined_alone_and_its_jobs_rolled_back(acme, monkeypatch):
     ids = stored(mail(subject="first"), mail(subject="breaks"), mail(subject="third"))
     real = services.tickets.open_ticket

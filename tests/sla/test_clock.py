@@ -10,6 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from soporte.accounts.models import Tier
+from soporte.lib.db import select_rows
 from soporte.sla import services as sla
 from soporte.sla.models import BusinessCalendar, OnBreach, SlaClock, SlaPolicy, WorkingHours
 from soporte.tickets import services
@@ -93,6 +94,22 @@ def test_waiting_on_the_customer_pauses_the_clock_and_keeps_the_time_spent(
     assert resumed.resolution_due == madrid(2026, 12, 1, 10, 0)
     # the requester now waits for an answer: 2 business hours
     assert resumed.next_response_due == madrid(2026, 11, 30, 14, 0)
+
+
+def test_a_clock_read_by_its_prepared_statement_equals_the_orms(at, standard, make_ticket, alice):
+    at(madrid(2026, 11, 30, 9, 0))
+    ticket = make_ticket()
+    services.reply(ticket, acting_user=alice, body="Which printer?", status=Status.PENDING_CUSTOMER)
+
+    [read] = select_rows(SlaClock, "ticket_id = %s", [ticket.pk])
+
+    orm = SlaClock.objects.get(ticket=ticket)
+    names = [f.attname for f in SlaClock._meta.concrete_fields]
+    assert [getattr(read, n) for n in names] == [getattr(orm, n) for n in names]
+    assert read.pauses and isinstance(read.pauses, list)  # JSON decoded, not text
+    assert read.tier_since.tzinfo is not None  # aware datetimes, as the ORM gives them
+    assert not read._state.adding  # saving it updates the row
+    assert select_rows(SlaClock, "ticket_id = %s", [ticket.pk + 1000]) == []
 
 
 def test_an_agent_answer_stops_the_next_response_clock(at, standard, make_ticket, alice):
