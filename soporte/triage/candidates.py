@@ -5,9 +5,10 @@ all (bm25, ts_rank_cd) cost up to a second at 100,000 tickets. Walking the match
 newest first and stopping at `limit` is bounded.
 
 Ids first, texts last: newest_matching() reads the newest `limit` matches' ids in one
-query (no paging: PostgreSQL reads every match's row again for each page), the caller
-keeps those the person may see with one primary-key lookup of them (policy), and
-texts() reads the kept ones' subjects and bodies.
+query (no paging: PostgreSQL reads every match's row again for each page), keeping in
+the same query those the person may see (policy's queryset, compiled once by
+visible_scope(), run on the scanned ids: one primary-key lookup each), and texts()
+reads the kept ones' subjects and bodies.
 
 The SQL names the search area's tables (search_document, its FTS5 table on SQLite, its
 tsvector column on PostgreSQL); every value is a parameter.
@@ -16,7 +17,7 @@ tsvector column on PostgreSQL); every value is a parameter.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from django.core.exceptions import EmptyResultSet
@@ -48,13 +49,46 @@ class Candidate(NamedTuple):
     body: str
 
 
-def newest_matching(query: Query, *, every: bool, exclude: int, limit: int) -> list[Match]:
+class Scope(NamedTuple):
+    """The tickets a person may see among a scan's matches: SQL and its parameters."""
+
+    sql: str
+    params: list[Any]
+
+
+def visible_scope(visible: QuerySet) -> Scope | None:
+    """`visible` (policy's queryset) as a filter of the scanned matches, compiled once
+    per lookup (compiling the ORM query at every step cost more than running it); None
+    for someone who may see nothing."""
+    # `scanned`: the matches, named so by newest_matching().
+    scanned = RawSQL("SELECT object_id FROM scanned", [])  # noqa: S611 (fixed SQL)
+    try:
+        sql, params = (
+            visible.filter(pk__in=scanned).order_by().values_list("pk").query.sql_with_params()
+        )
+    except EmptyResultSet:  # visible_tickets(...).none()
+        return None
+    return Scope(sql, list(params))
+
+
+def newest_matching(
+    query: Query, *, every: bool, exclude: int, limit: int, scope: Scope | None = None
+) -> list[Match]:
     """The newest `limit` public ticket documents holding every one of the query's
-    words (or any, when not `every`), other than ticket `exclude`'s: ids alone, newest
-    first."""
+    words (or any, when not `every`), other than ticket `exclude`'s, and of those the
+    ones `scope` holds (all without one): ids alone, newest first. One query: the
+    visibility check on the scanned ids saves a second round trip and its planning."""
     if not query:
         return []
     sql, params = _newest(query, every, exclude, limit)
+    if scope is not None:
+        # MATERIALIZED: the scan stays bounded by its LIMIT, whatever the planner makes
+        # of the visibility condition (joined into the scan, it walked every match).
+        sql = (
+            f"WITH scanned AS MATERIALIZED ({sql}) SELECT id, object_id FROM scanned"  # noqa: S608
+            f" WHERE object_id IN ({scope.sql}) ORDER BY id DESC"
+        )
+        params = [*params, *scope.params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [Match._make(row) for row in cursor.fetchall()]
@@ -64,52 +98,13 @@ def newest_matching(query: Query, *, every: bool, exclude: int, limit: int) -> l
 _IDS = {True: "SELECT unnest(%s::bigint[])", False: "SELECT value FROM json_each(%s)"}
 
 
-def _ids_value(values: Sequence[int]) -> Any:
+def id_list(values: Sequence[int]) -> tuple[str, Any]:
+    """A list of ids as one parameter, for `column IN (<sql>)`: the SQL and the value
+    (the ORM handles an `in` of a few hundred values one by one, which cost more than
+    the query)."""
     if connection.vendor == "postgresql":
-        return list(values)
-    return json.dumps(list(values))
-
-
-def ids(values: Sequence[int]) -> RawSQL:
-    """A list of ids as one parameter, for `field__in=`: the ORM handles an `in` of a
-    few hundred values one by one, which cost more than the query."""
-    return _ids_expression(_ids_value(values))
-
-
-def _ids_sql() -> str:
-    return _IDS[connection.vendor == "postgresql"]
-
-
-def _ids_expression(value: Any) -> RawSQL:
-    return RawSQL(_ids_sql(), [value])  # noqa: S611 (fixed SQL; the ids are a parameter)
-
-
-def visible_among(visible: QuerySet) -> Callable[[Sequence[int]], set[int]]:
-    """A check of which of some ticket ids `visible` (policy's queryset) holds: its SQL
-    compiled once, run with each list of ids as one parameter (compiling the ORM query
-    at every step cost more than running it)."""
-    holder: list[int] = []  # stands for the ids: found again among the parameters
-    try:
-        sql, params = (
-            visible.filter(pk__in=_ids_expression(holder))
-            .order_by()
-            .values_list("pk")
-            .query.sql_with_params()
-        )
-    except EmptyResultSet:  # visible_tickets(...).none(): someone who may see nothing
-        return lambda values: set()
-    at = next(i for i, value in enumerate(params) if value is holder)
-
-    def among(values: Sequence[int]) -> set[int]:
-        if not values:
-            return set()
-        bound = list(params)
-        bound[at] = _ids_value(values)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, bound)
-            return {row[0] for row in cursor.fetchall()}
-
-    return among
+        return _IDS[True], list(values)
+    return _IDS[False], json.dumps(list(values))
 
 
 def texts(matches: Sequence[Match]) -> list[Candidate]:
@@ -117,12 +112,12 @@ def texts(matches: Sequence[Match]) -> list[Candidate]:
     primary-key lookup (raw rows: the ORM's handling of them cost more than the query)."""
     if not matches:
         return []
-    ids_sql = _ids_sql()
+    ids_sql, value = id_list([m.document_id for m in matches])
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT id, title, substr(body, 1, %s) FROM search_document"  # noqa: S608
             f" WHERE id IN ({ids_sql})",
-            [TEXT_CHARS, _ids_value([m.document_id for m in matches])],
+            [TEXT_CHARS, value],
         )
         rows = {doc: (title, body) for doc, title, body in cursor.fetchall()}
     return [

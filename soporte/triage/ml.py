@@ -11,11 +11,14 @@ from __future__ import annotations
 import io
 import math
 import re
+import threading
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import joblib
 import numpy as np
@@ -28,6 +31,7 @@ LANGUAGES = ("en", "es")
 MAX_TEXT = 4000
 MIN_SAMPLES = 10  # per language and field, below which nothing is learned
 HOLDOUT = 0.2  # the most recent share of history kept out to measure the model
+FEW_TEXTS = 4  # texts predicted one by one, with no sparse matrix (see tfidf_one)
 
 STOP_WORDS = frozenset(
     """a an and are as at be but by can could do does for from has have i if in is it its
@@ -90,6 +94,49 @@ def similarities(one: sparse.csr_matrix, many: sparse.csr_matrix) -> np.ndarray:
 def cross_similarities(some: sparse.csr_matrix, many: sparse.csr_matrix) -> np.ndarray:
     """Cosines of each of `some` (rows) with each of `many` (columns)."""
     return np.asarray((some @ many.T).todense())
+
+
+class KeptVectors:
+    """The hashed vectors (vectors()) of texts that come back often, by the caller's key
+    (a ticket's id), reused while that key's text is the same: the newest tickets are
+    the candidates of most similar-ticket lookups, and hashing 200 candidates' texts
+    was the largest part of a lookup's own CPU. The least recently used beyond `size`
+    are dropped."""
+
+    def __init__(self, size: int):
+        self.size = size
+        # key -> (hash of the text, column indices, values): one row of vectors()
+        self._rows: OrderedDict[int, tuple[int, np.ndarray, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()  # a process may serve lookups on several threads
+
+    def similarities(self, text: str, others: Sequence[tuple[int, str]]) -> np.ndarray:
+        """The cosine of `text`'s hashed vector with each of `others` ((key, text)
+        pairs): the same values as similarities(vectors([text]), vectors(texts)). The
+        text and the others not kept are vectorised in one call."""
+        with self._lock:
+            kept = [self._rows.get(key) for key, _other in others]
+        hashes = [hash(other) for _key, other in others]
+        missing = [i for i, row in enumerate(kept) if row is None or row[0] != hashes[i]]
+        matrix = vectors([text, *(others[i][1] for i in missing)])
+        indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
+        for j, i in enumerate(missing, start=1):
+            start, end = indptr[j], indptr[j + 1]
+            kept[i] = (hashes[i], indices[start:end].copy(), data[start:end].copy())
+        found = [row for row in kept if row is not None]  # every one, now
+        with self._lock:
+            for (key, _other), row in zip(others, found, strict=True):
+                self._rows[key] = row
+                self._rows.move_to_end(key)
+            while len(self._rows) > self.size:
+                self._rows.popitem(last=False)
+        if not found:
+            return np.zeros(0)
+        query = np.zeros(matrix.shape[1])
+        query[indices[: indptr[1]]] = data[: indptr[1]]
+        products = query[np.concatenate([row[1] for row in found])]
+        products *= np.concatenate([row[2] for row in found])
+        owners = np.repeat(np.arange(len(found)), [len(row[1]) for row in found])
+        return np.bincount(owners, weights=products, minlength=len(found))
 
 
 # -- classification ----------------------------------------------------------------------
@@ -175,6 +222,64 @@ def tfidf(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> sparse.csr_matri
     return matrix
 
 
+class _Reader(NamedTuple):
+    analyze: Callable[[str], list[str]]
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+
+
+# A fitted vectorizer's analyzer, built once: scikit-learn builds it at every transform.
+_readers: weakref.WeakKeyDictionary[TfidfVectorizer, _Reader] = weakref.WeakKeyDictionary()
+
+
+def _reader(vectorizer: TfidfVectorizer) -> _Reader:
+    found = _readers.get(vectorizer)
+    if found is None:
+        found = _Reader(vectorizer.build_analyzer(), vectorizer.vocabulary_, vectorizer.idf_)
+        _readers[vectorizer] = found
+    return found
+
+
+def tfidf_one(vectorizer: TfidfVectorizer, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """One text's row of tfidf(vectorizer, [text]) as its columns and their weights,
+    with no sparse matrix: building one costs several times the arithmetic for a
+    single ticket."""
+    reader = _reader(vectorizer)
+    vocabulary = reader.vocabulary
+    counts: dict[int, int] = {}
+    for term in reader.analyze(text):
+        column = vocabulary.get(term)
+        if column is not None:
+            counts[column] = counts.get(column, 0) + 1
+    columns = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
+    weights = np.fromiter(counts.values(), dtype=vectorizer.dtype, count=len(counts))
+    if vectorizer.sublinear_tf:
+        np.log(weights, out=weights)
+        weights += 1.0
+    weights *= reader.idf[columns]
+    norm = np.sqrt(weights @ weights)
+    if norm:
+        weights /= norm
+    return columns, weights
+
+
+def best_of(classifier, columns: np.ndarray, weights: np.ndarray) -> Prediction:
+    """The likeliest label of one text given as tfidf_one's columns and weights, and its
+    probability: the same arithmetic as probabilities_of on one row."""
+    if isinstance(classifier, _Constant):
+        return Prediction(str(classifier.classes_[0]), 1.0)
+    scores = classifier.coef_[:, columns] @ weights + classifier.intercept_
+    if scores.shape[0] == 1:
+        score = float(scores[0])  # the sigmoid, without overflow either side
+        tail = math.exp(-abs(score))
+        positive = 1.0 / (1.0 + tail) if score >= 0 else tail / (1.0 + tail)
+        column = int(positive > 0.5)
+        return Prediction(str(classifier.classes_[column]), positive if column else 1.0 - positive)
+    scores = np.exp(scores - scores.max())
+    column = int(scores.argmax())
+    return Prediction(str(classifier.classes_[column]), float(scores[column] / scores.sum()))
+
+
 @dataclass
 class LanguageModel:
     vectorizer: TfidfVectorizer
@@ -193,6 +298,14 @@ class Bundle:
         model = self.languages.get(language) or self._fallback()
         if model is None or not texts:
             return [{} for _ in texts]
+        if len(texts) <= FEW_TEXTS:  # the triage job's usual call: one new ticket
+            alone = []
+            for text in texts:
+                columns, weights = tfidf_one(model.vectorizer, text)
+                alone.append(
+                    {name: best_of(c, columns, weights) for name, c in model.fields.items()}
+                )
+            return alone
         matrix = tfidf(model.vectorizer, texts)
         out: list[dict[str, Prediction]] = [{} for _ in texts]
         for name, classifier in model.fields.items():

@@ -235,10 +235,14 @@ class Guess:
     confidence: float
 
 
+_PRIORITY_LABELS = dict(Priority.choices)  # lazy: translated when read
+
+
 def _label(name: str, value: str, categories: dict[int, str], teams: dict[int, str]) -> str | None:
     """The readable label of a predicted value, or None when it no longer exists."""
     if name == Field.PRIORITY:
-        return str(Priority(value).label) if value in Priority.values else None
+        label = _PRIORITY_LABELS.get(value)
+        return None if label is None else str(label)
     table = categories if name == Field.CATEGORY else teams
     try:
         return table.get(int(value))
@@ -520,45 +524,80 @@ def _find_duplicates(
     by_requester: dict[int, list[tuple[Any, ...]]] = {}
     for row in rows:
         by_requester.setdefault(row[1], []).append(row)
-    out: dict[int, DuplicateFlag | None] = {}
+    out: dict[int, DuplicateFlag | None] = {ticket.pk: None for ticket in found}
+    compared: list[tuple[Ticket, list[tuple[int, str]]]] = []
     for ticket in found:
         since = ticket.created_at - span
         earlier = [
-            row
+            (row[0], ml.ticket_text(row[3], row[4] or ""))
             for row in by_requester.get(ticket.requester_id, [])
             if since <= row[2] <= ticket.created_at and row[0] != ticket.pk
         ][:DUPLICATE_SCAN]
-        out[ticket.pk] = None
-        if not earlier:
-            continue
-        keyed = [(row[0], ml.ticket_text(row[3], row[4] or "")) for row in earlier]
-        vector, *others = _vectors_for([(ticket.pk, texts[ticket.pk]), *keyed])
-        scores = ml.similarities(vector, sparse.vstack(others))
+        if earlier:
+            compared.append((ticket, earlier))
+    if not compared:
+        return out
+    # Every text the batch compares vectorised in one call, and every ticket's similarity
+    # to each of them in one product (per ticket, both cost several times the arithmetic).
+    keys = list(
+        dict.fromkeys(
+            key for ticket, earlier in compared for key in [(ticket.pk, texts[ticket.pk]), *earlier]
+        )
+    )
+    index = {key: position for position, key in enumerate(keys)}
+    matrix = sparse.vstack(_vectors_for(keys)).tocsr()
+    rows = [index[(ticket.pk, texts[ticket.pk])] for ticket, _earlier in compared]
+    similar = ml.cross_similarities(matrix[rows], matrix)
+    matches: list[tuple[Ticket, int, float]] = []
+    for row, (ticket, earlier) in enumerate(compared):
+        scores = similar[row, [index[key] for key in earlier]]
         best = int(scores.argmax())
-        if scores[best] < config.duplicate_similarity:
-            continue
-        try:
-            with transaction.atomic():
-                out[ticket.pk] = _flag(ticket, earlier[best][0], float(scores[best]))
-        except Exception:  # noqa: BLE001 - one ticket's failure must not stop the others
-            log.exception("Triage duplicate check failed for ticket %s", ticket.pk)
+        if scores[best] >= config.duplicate_similarity:
+            matches.append((ticket, earlier[best][0], float(scores[best])))
+    if matches:
+        out.update(_flags(matches))
     return out
 
 
-def _flag(ticket: Ticket, original_id: int, similarity: float) -> DuplicateFlag:
-    flag, created = DuplicateFlag.objects.get_or_create(
-        ticket=ticket, defaults={"original_id": original_id, "similarity": similarity}
+def _flags(found: list[tuple[Ticket, int, float]]) -> dict[int, DuplicateFlag]:
+    """Flag each (ticket, original id, similarity), each in its own savepoint, the
+    changes announced in one batch (receivers' batch work once); the flags written."""
+    ids = [ticket.pk for ticket, _original, _score in found]
+    flagged = set(
+        DuplicateFlag.objects.filter(ticket_id__in=ids).values_list("ticket_id", flat=True)
     )
-    if created:
-        original = Ticket.objects.only("number").get(pk=original_id)
-        tickets.log_event(
-            ticket,
-            acting_user=None,
-            kind=EventKind.DUPLICATE_FLAGGED,
-            original=original.number,
-            similarity=round(similarity, 3),
-            summary=_("Probably the same as #%(number)s") % {"number": original.number},
+    numbers = dict(
+        Ticket.objects.filter(pk__in={original for _t, original, _s in found}).values_list(
+            "pk", "number"
         )
+    )
+    out: dict[int, DuplicateFlag] = {}
+    with transaction.atomic(), tickets.batch_of_changes():
+        for ticket, original_id, similarity in found:
+            try:
+                with transaction.atomic():
+                    if ticket.pk in flagged:  # a rerun: flagged already
+                        out[ticket.pk] = DuplicateFlag.objects.get(ticket=ticket)
+                        continue
+                    out[ticket.pk] = _flag(ticket, original_id, similarity, numbers[original_id])
+            except Exception:  # noqa: BLE001 - one ticket's failure must not stop the others
+                log.exception("Triage duplicate check failed for ticket %s", ticket.pk)
+    return out
+
+
+def _flag(ticket: Ticket, original_id: int, similarity: float, number: int) -> DuplicateFlag:
+    """A new flag (the ticket has none) and its event; `number` is the original's."""
+    flag = DuplicateFlag.objects.create(
+        ticket=ticket, original_id=original_id, similarity=similarity
+    )
+    tickets.log_event(
+        ticket,
+        acting_user=None,
+        kind=EventKind.DUPLICATE_FLAGGED,
+        original=number,
+        similarity=round(similarity, 3),
+        summary=_("Probably the same as #%(number)s") % {"number": number},
+    )
     return flag
 
 
@@ -1063,6 +1102,11 @@ def embed_missing(*, limit: int | None = None, chunk: int = EMBED_CHUNK) -> int:
 # -- similar tickets ---------------------------------------------------------------------
 
 
+# Candidates' hashed word vectors, by ticket (ml.KeptVectors): about 20 MB at most.
+SIMILAR_KEPT = 10_000
+_KEPT_VECTORS = ml.KeptVectors(SIMILAR_KEPT)
+
+
 @dataclass(frozen=True)
 class Similar:
     number: int
@@ -1094,9 +1138,8 @@ def similar_tickets(user: User, ticket: Ticket, *, limit: int = 5) -> list[Simil
     found = _visible_candidates(user, head, _rarest(query, language, SIMILAR_WORDS), ticket.pk)
     if not found:
         return []
-    texts = [ml.ticket_text(c.subject, c.body) for c in found]
-    matrix = ml.vectors([text, *texts])  # one call: each costs its own setup
-    words = [float(w) for w in ml.similarities(matrix[0], matrix[1:])]
+    others = [(c.ticket_id, ml.ticket_text(c.subject, c.body)) for c in found]
+    words = [float(w) for w in _KEPT_VECTORS.similarities(text, others)]
     scores = semantic.rank_stored(ticket.pk, text, [c.ticket_id for c in found], words)
     ranked = sorted(range(len(found)), key=lambda i: -scores[i])[: limit * 2]
     rows = {
@@ -1115,26 +1158,27 @@ def similar_tickets(user: User, ticket: Ticket, *, limit: int = 5) -> list[Simil
 def _visible_candidates(user: User, words: Query, rare: Query, exclude: int) -> list[Any]:
     """The newest SIMILAR_CANDIDATES tickets the person may see that hold all the rare
     words, topped up with those holding any of them, then any of the ticket's `words`.
-    One index query each (ids only: the newest SIMILAR_CANDIDATES matches, SIMILAR_SCAN
-    for someone who sees part of the tickets, whose visible ones one primary-key lookup
-    keeps), until enough are found; the kept ones' texts are read last."""
+    One index query each (ids only: the newest SIMILAR_CANDIDATES matches, or for
+    someone who sees part of the tickets the visible ones among the newest SIMILAR_SCAN),
+    until enough are found; the kept ones' texts are read last."""
     from . import candidates
 
     visible = policy.visible_tickets(user)
     # Someone who sees every ticket needs no check (merged ones go at the end).
-    restricted = visible.query.has_filters()
-    if restricted:
-        allowed_among = candidates.visible_among(visible.filter(merged_into__isnull=True))
-    scan = SIMILAR_SCAN if restricted else SIMILAR_CANDIDATES
+    scope = None
+    if visible.query.has_filters():
+        scope = candidates.visible_scope(visible.filter(merged_into__isnull=True))
+        if scope is None:
+            return []
+    scan = SIMILAR_CANDIDATES if scope is None else SIMILAR_SCAN
     kept: dict[int, candidates.Match] = {}
     for query, every in ((rare, True), (rare, False), (words, False)):
         if len(kept) >= SIMILAR_CANDIDATES:
             break
-        found = candidates.newest_matching(query, every=every, exclude=exclude, limit=scan)
+        found = candidates.newest_matching(
+            query, every=every, exclude=exclude, limit=scan, scope=scope
+        )
         found = [m for m in found if m.ticket_id not in kept]
-        if restricted and found:
-            allowed = allowed_among([m.ticket_id for m in found])
-            found = [m for m in found if m.ticket_id in allowed]
         for match in found[: SIMILAR_CANDIDATES - len(kept)]:
             kept[match.ticket_id] = match
     return candidates.texts(list(kept.values()))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from soporte.jobs.registry import job
 
 
-@job("triage.ticket", max_attempts=3, batched=True)
+# Up to 200 at once: each batch reads its storm window and duplicate candidates once.
+@job("triage.ticket", max_attempts=3, batched=True, batch_size=200)
 def triage_ticket(calls: list[list[int]]) -> list[dict]:
     """Suggestions, duplicate check and storm detection for new tickets, after commit.
     Each run names one ticket; the runs a worker claims together are triaged at once

@@ -143,3 +143,24 @@ def test_the_fast_probabilities_are_scikit_learns():
         assert np.allclose(
             ml.probabilities_of(classifier, matrix), classifier.predict_proba(matrix)
         )
+
+
+def test_a_text_predicted_alone_gets_what_a_batch_gives_it():
+    rows = synthetic.generate(300, seed=5, storms=0)
+    samples = [*synthetic.samples(rows)]
+    # and a field of two labels (a sigmoid, not a softmax)
+    samples = [
+        ml.Sample(s.language, s.text, {**s.labels, "urgent": str(i % 2)})
+        for i, s in enumerate(samples)
+    ]
+    bundle, _metrics = ml.train(samples, [*synthetic.ml_fields(), "urgent"], evaluate=False)
+    texts = [r.text for r in rows[:40] if r.language == "en"]
+    texts += ["", "zzzz qqqq", "the and of"]  # no known word: the intercepts decide
+    batched = bundle.predict("en", texts)
+    assert len(texts) > ml.FEW_TEXTS
+    for text, expected in zip(texts, batched, strict=True):
+        alone = bundle.predict("en", [text])[0]
+        assert set(alone) == set(expected) == {*synthetic.ml_fields(), "urgent"}
+        for name, prediction in expected.items():
+            assert alone[name].value == prediction.value
+            assert alone[name].confidence == pytest.approx(prediction.confidence, abs=1e-5)
