@@ -546,11 +546,11 @@ def _find_duplicates(
     )
     index = {key: position for position, key in enumerate(keys)}
     matrix = sparse.vstack(_vectors_for(keys)).tocsr()
-    rows = [index[(ticket.pk, texts[ticket.pk])] for ticket, _earlier in compared]
-    similar = ml.cross_similarities(matrix[rows], matrix)
+    own = [index[(ticket.pk, texts[ticket.pk])] for ticket, _earlier in compared]
+    similar = ml.cross_similarities(matrix[own], matrix)
     matches: list[tuple[Ticket, int, float]] = []
-    for row, (ticket, earlier) in enumerate(compared):
-        scores = similar[row, [index[key] for key in earlier]]
+    for position, (ticket, earlier) in enumerate(compared):
+        scores = similar[position, [index[key] for key in earlier]]
         best = int(scores.argmax())
         if scores[best] >= config.duplicate_similarity:
             matches.append((ticket, earlier[best][0], float(scores[best])))
