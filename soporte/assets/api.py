@@ -258,12 +258,13 @@ def report_inventory(request: HttpRequest):
     last one is recognised by its hash and costs one UPDATE, without being parsed."""
     header = request.headers.get("Authorization", "")
     scheme, _sep, key = header.partition(" ")
-    token = services.authenticate_enrollment(key.strip()) if scheme.lower() == "bearer" else None
-    if token is None:
-        raise PermissionDenied("A valid enrollment token is required (Authorization: Bearer).")
     raw = request.body
     digest = inventory.report_digest(raw)
-    unchanged = inventory.touch_unchanged(digest)
+    token, unchanged = (
+        inventory.start_report(key.strip(), digest) if scheme.lower() == "bearer" else (None, None)
+    )
+    if token is None:
+        raise PermissionDenied("A valid enrollment token is required (Authorization: Bearer).")
     if unchanged is not None:
         return {"id": unchanged[0], "tag": unchanged[1], "created": False, "changes": []}
     try:

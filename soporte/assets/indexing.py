@@ -4,28 +4,34 @@ it is assigned to. Written through the search area's public functions, as the kn
 base does for articles (soporte/kb/indexing.py).
 
 Documents are written by a batched background job after the change commits: an asset
-created or changed through the services, an import, or an inventory report that changed
-one of the fields searched. `soporte reindex_assets` rewrites them all.
+created or changed through the services, or an import. The inventory agent's new or
+renamed machines go through a backlog instead (SearchBacklog): a report adds one row in
+the statements it sends anyway, and one job per process every BACKLOG_WINDOW seconds
+writes the documents of all the machines waiting. `soporte reindex_assets` rewrites them
+all.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from soporte.accounts.models import User
 from soporte.search import queries as search_queries
-from soporte.search.backend import get_backend
 from soporte.search.models import Document, Kind
 from soporte.search.objects import object_scope, search_objects
 from soporte.search.services import MAX_BODY, index_documents, remove_documents
 from soporte.search.text import snippet, words
 
 from . import policy
-from .models import Asset
+from .models import Asset, SearchBacklog
 
 # The asset's own fields a document is made of; a change of one re-indexes the asset.
 SEARCHED = frozenset(
@@ -109,20 +115,53 @@ def index_assets(asset_ids: Iterable[int]) -> int:
     return written
 
 
-def index_now(asset: Asset) -> None:
-    """Write the document of an asset just created without a location or an owner (the
-    inventory agent's new machines), from the loaded row: no query to read it back and
-    no job to queue, which on the agent's path cost more than the write itself. Call
-    inside a transaction."""
-    if asset.location_id is not None or asset.owner_id is not None:
-        index_soon([asset.pk])
+# A job drains the backlog BACKLOG_WINDOW seconds after it is queued; a process queues
+# the next one when the last will have run within BACKLOG_MARGIN seconds, so a row added
+# then (its report's commit still to come) is never left for the periodic sweep alone.
+BACKLOG_WINDOW = 2.0
+BACKLOG_MARGIN = 0.5
+# When the job this process last queued will run (time.monotonic()); set at its commit.
+_backlog_due = [0.0]
+
+
+def backlog_statement(asset_id: int) -> tuple[str, list[Any]]:
+    """The INSERT that puts an asset in the search backlog, for the caller to send with
+    its other statements (then call index_later in the same transaction)."""
+    table = connection.ops.quote_name(SearchBacklog._meta.db_table)
+    return f"INSERT INTO {table} (asset_id) VALUES (%s) ON CONFLICT DO NOTHING", [asset_id]  # noqa: S608
+
+
+def index_later() -> None:
+    """Queue the job that drains the backlog, unless the one this process queued last
+    has yet to run. Call in the transaction that adds backlog rows. Eager jobs (tests)
+    run at their commit, so each such transaction queues its own."""
+    now = time.monotonic()
+    eager = settings.JOBS_MODE == "eager"
+    if not eager and now < _backlog_due[0] - BACKLOG_MARGIN:
         return
-    row = {name: getattr(asset, name, "") for name in _COLUMNS if "__" not in name}
-    row.update(pk=asset.pk, location__name=None, owner__username="", owner__first_name="",
-               owner__last_name="", owner__email="")  # fmt: skip
-    # Inside the caller's transaction: the backend's write, without index_documents'
-    # own (nested, so a savepoint) transaction.
-    get_backend().write([_document(row)])
+    from .tasks import index_backlog
+
+    index_backlog.enqueue(delay=0 if eager else BACKLOG_WINDOW)
+    transaction.on_commit(partial(_backlog_due.__setitem__, 0, now + BACKLOG_WINDOW))
+
+
+def index_backlog() -> int:
+    """Write the documents of the assets in the backlog, taking them off it in the same
+    transaction (a failure leaves them for the next run); how many were written. Two
+    runs at once each take their own rows (the second waits for the first's locks)."""
+    table = connection.ops.quote_name(SearchBacklog._meta.db_table)
+    written = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {table} WHERE asset_id IN (SELECT asset_id FROM {table} "  # noqa: S608
+                "ORDER BY asset_id LIMIT %s) RETURNING asset_id",
+                [BATCH],
+            )
+            ids = [pk for (pk,) in cursor.fetchall()]
+            if not ids:
+                return written
+            written += index_assets(ids)
 
 
 def index_soon(asset_ids: Iterable[int]) -> None:

@@ -19,7 +19,9 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from .indexing import SEARCHED, index_now, index_soon
+from soporte.lib import keys
+
+from .indexing import SEARCHED, backlog_statement, index_later
 from .models import (
     Asset,
     AssetEvent,
@@ -33,7 +35,14 @@ from .models import (
     SoftwareProduct,
     Source,
 )
-from .services import History, apply_changes, display
+from .services import (
+    History,
+    apply_changes,
+    authenticate_enrollment,
+    display,
+    enrollment_idle_since,
+    enrollment_used,
+)
 
 # Serial numbers that firmware reports when nobody set one: never a match.
 JUNK_SERIALS = frozenset(
@@ -137,12 +146,9 @@ def report_digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def touch_unchanged(digest: str) -> tuple[int, str] | None:
-    """The daily run of an unchanged machine: when a report is byte for byte the one
-    last recorded for a (not stale) machine, only its last_inventory_at moves. One
-    UPDATE; the machine's (id, tag), or None when the report must be read."""
+def _touch_sql(condition: str = "") -> str:
+    """touch_unchanged's UPDATE (parameters: now, digest), with one more condition."""
     table = connection.ops.quote_name(Asset._meta.db_table)
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
     # PostgreSQL: this statement's commit does not wait for the disk, as in _record
     # (_commit_without_waiting); set for its own transaction, from RETURNING, so only
     # when a row was written. The wait was most of an unchanged report's time.
@@ -151,18 +157,60 @@ def touch_unchanged(digest: str) -> tuple[int, str] | None:
         if connection.vendor == "postgresql"
         else ""
     )
+    # The partial index's condition, repeated as a literal, lets SQLite use it; no ORDER
+    # BY, or SQLite would walk the tag index instead. Plain SQL: compiling the ORM's two
+    # queries cost more than this whole statement.
+    return (
+        f"UPDATE {table} SET last_inventory_at = %s WHERE id = ("  # noqa: S608
+        f"SELECT id FROM {table} WHERE inventory_hash = %s "
+        f"AND NOT (inventory_hash = '') AND NOT stale LIMIT 1){condition} "
+        f"RETURNING id, tag{nowait}"
+    )
+
+
+def touch_unchanged(digest: str) -> tuple[int, str] | None:
+    """The daily run of an unchanged machine: when a report is byte for byte the one
+    last recorded for a (not stale) machine, only its last_inventory_at moves. One
+    UPDATE; the machine's (id, tag), or None when the report must be read."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
-        # The partial index's condition, repeated as a literal, lets SQLite use it; no
-        # ORDER BY, or SQLite would walk the tag index instead. Plain SQL: compiling
-        # the ORM's two queries cost more than this whole statement.
-        cursor.execute(
-            f"UPDATE {table} SET last_inventory_at = %s WHERE id = ("  # noqa: S608
-            f"SELECT id FROM {table} WHERE inventory_hash = %s "
-            f"AND NOT (inventory_hash = '') AND NOT stale LIMIT 1) RETURNING id, tag{nowait}",
-            [now, digest],
-        )
+        cursor.execute(_touch_sql(), [now, digest])
         row = cursor.fetchone()
     return None if row is None else (row[0], row[1])
+
+
+def start_report(key: str, digest: str) -> tuple[EnrollmentToken | None, tuple[int, str] | None]:
+    """A report's enrollment token (None: refused) and, for a report byte for byte the
+    machine's last one, touch_unchanged's answer. On PostgreSQL in one statement: a
+    round trip and a statement less for every report."""
+    if connection.vendor != "postgresql":
+        token = authenticate_enrollment(key)
+        return token, None if token is None else touch_unchanged(digest)
+    parts = keys.split_key(key, EnrollmentToken.PREFIX)
+    if parts is None:
+        return None, None
+    key_id, secret = parts
+    now = timezone.now()
+    tokens = connection.ops.quote_name(EnrollmentToken._meta.db_table)
+    # The secret's hash compared by the database: equal hashes or not is all its timing
+    # could tell, and the secret has 256 random bits.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH token AS (SELECT id, key_id, key_hash, organization_id, "  # noqa: S608
+            f"(last_used_at IS NULL OR last_used_at < %s) AS idle FROM {tokens} "
+            "WHERE key_id = %s AND key_hash = %s AND revoked_at IS NULL), "
+            f"touched AS ({_touch_sql(' AND EXISTS (SELECT FROM token)')}) "
+            "SELECT token.*, touched.id, touched.tag FROM token LEFT JOIN touched ON true",
+            [
+                enrollment_idle_since(now), key_id, keys.hash_secret(secret),
+                connection.ops.adapt_datetimefield_value(now), digest,
+            ],
+        )  # fmt: skip
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    token = enrollment_used(row[:4], idle=row[4], now=now)
+    return token, None if row[5] is None else (row[5], row[6])
 
 
 def record_inventory(report: Report, *, token: EnrollmentToken, digest: str = "") -> Outcome:
@@ -173,11 +221,11 @@ def record_inventory(report: Report, *, token: EnrollmentToken, digest: str = ""
         return _record(report, token, digest)
     except IntegrityError:
         forget_products()  # in case a cached product id is the cause
-        return _record(report, token, digest)
+        return _record(report, token, digest, careful=True)
 
 
 @transaction.atomic
-def _record(report: Report, token: EnrollmentToken, digest: str) -> Outcome:
+def _record(report: Report, token: EnrollmentToken, digest: str, careful: bool = False) -> Outcome:
     """1. Find the machine (hardware UUID, then serial), locked, or create it.
     2. An identical report only moves last_inventory_at.
     3. Otherwise record each changed field, then the software differences.
@@ -187,21 +235,29 @@ def _record(report: Report, token: EnrollmentToken, digest: str) -> Outcome:
     packages = report.software or {}
     report_hash = digest or _digest([values, sorted(packages.items())])
     software_hash = _software_digest(packages) if report.software is not None else ""
-    found = _find(values, software_hash if report.software is not None else None)
+    stem = _tag_stem(values)
+    found, lookup = _find(
+        values, software_hash if report.software is not None else None, stem,
+        package_keys=list(packages), careful=careful,
+    )  # fmt: skip
     history = _Events(None, at=now)
     writes = _Writes()
     if found is None:
         values.update(inventory_hash=report_hash, software_hash=software_hash)
-        asset, licensed = _create(values, report.chassis, token, now)
+        asset, licensed = _create(
+            values, report.chassis, token, now, lookup or _lookup(stem), writes
+        )
         history.record(asset, EventKind.CREATED, new=asset.tag, source="agent")
         if report.software is not None:
-            first = Listed({}, licensed)
+            first = Listed({}, licensed, lookup.products if lookup is not None else None)
             _sync_software(asset, packages, history, writes, first=True, listed=first, now=now)
         _save_history(history, writes)
+        _index_later(asset.pk, writes)
         writes.run()
-        index_now(asset)
         return Outcome(asset, True, ["software"] if packages else [])
     asset, listed = found
+    if lookup is not None:  # the licensed products and packages came with the lookup
+        listed.licensed, listed.prefetched = lookup.licensed, lookup.products
     if asset.inventory_hash == report_hash:
         _update(asset.pk, {"last_inventory_at": now, "stale": False})
         if asset.stale:
@@ -223,10 +279,18 @@ def _record(report: Report, token: EnrollmentToken, digest: str) -> Outcome:
     update += [name for name in changes if name != "software"]
     _update(asset.pk, {name: getattr(asset, name) for name in update}, writes)
     _save_history(history, writes)
-    writes.run()
     if SEARCHED.intersection(changes):
-        index_soon([asset.pk])
+        _index_later(asset.pk, writes)
+    writes.run()
     return Outcome(asset, False, changes)
+
+
+def _index_later(asset_id: int, writes: _Writes) -> None:
+    """The machine's search document, written by the backlog's batched job: one row
+    more in the report's statements (indexing it here cost a first report about an
+    eighth of its CPU time, process and PostgreSQL's together)."""
+    writes.add(*backlog_statement(asset_id))
+    index_later()
 
 
 class _Writes:
@@ -366,14 +430,29 @@ def _read_columns() -> list[str]:
     return [f.attname for f in Asset._meta.concrete_fields if f.attname in _READ]
 
 
-def _find(values: dict[str, Any], software_hash: str | None) -> tuple[Asset, Listed] | None:
+def _find(
+    values: dict[str, Any],
+    software_hash: str | None,
+    stem: str,
+    *,
+    package_keys: list[tuple[str, str]],
+    careful: bool = False,
+) -> tuple[tuple[Asset, Listed] | None, _Lookup | None]:
     """The machine with the report's hardware UUID, else the computer with its serial
     recorded without a UUID (or with this one). One query, locking the few candidates;
     plain SQL, as the ORM's compiling of it cost more than running it. Only the columns
     an upsert reads are loaded (the others are deferred). When the package list differs
     from the last one (`software_hash`), the same query brings that list and the
-    licensed products' ids. On PostgreSQL it also starts the transaction with
-    _commit_without_waiting's setting, in the same round trip."""
+    licensed products' ids.
+
+    On PostgreSQL the same round trip also starts the transaction with
+    _commit_without_waiting's setting and reads what creating the machine would need
+    (a _Lookup, returned second, whose licensed ids then stand for the query's): a
+    round trip less for a first report, two small reads more for the others. Whether
+    the new tag is taken is only asked when `careful` (a report tried again): the
+    INSERT of a taken one fails, and with it the first try. The reported packages
+    (`package_keys`) unknown to the product cache are read or inserted there too
+    (_prefetch_sql): a round trip less when a report adds a package."""
     uuid, serial = values.get("hardware_uuid", ""), values.get("serial", "")
     conditions, params = [], []
     if uuid:
@@ -386,19 +465,23 @@ def _find(values: dict[str, Any], software_hash: str | None) -> tuple[Asset, Lis
         params += [serial, Kind.COMPUTER.value, uuid]
     if not conditions:
         _commit_without_waiting()
-        return None
+        return None, None
     names = _read_columns()
     table = connection.ops.quote_name(Asset._meta.db_table)
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    several = _several_per_query()
     listed = "NULL, NULL"
     if software_hash is not None:
         lists = connection.ops.quote_name(MachineSoftware._meta.db_table)
         products = connection.ops.quote_name(SoftwareProduct._meta.db_table)
-        # The licensed products: the partial index's condition, repeated.
+        # The licensed products (the partial index's condition, repeated), unless the
+        # lookup below reads them.
         licensed = (
-            f'ARRAY(SELECT id FROM {products} WHERE "licensed")'  # noqa: S608 - quoted names
-            if connection.vendor == "postgresql"
+            "NULL"
+            if several
             else f'(SELECT group_concat(id) FROM {products} WHERE "licensed")'  # noqa: S608
+            if connection.vendor == "sqlite"
+            else f'ARRAY(SELECT id FROM {products} WHERE "licensed")'  # noqa: S608
         )
         differs = "CASE WHEN software_hash = %s THEN NULL ELSE"
         listed = (
@@ -406,18 +489,35 @@ def _find(values: dict[str, Any], software_hash: str | None) -> tuple[Asset, Lis
             f"{differs} {licensed} END"
         )
         params = [software_hash, software_hash, *params]
-    if connection.vendor == "postgresql" and not _several_per_query():
+    if connection.vendor == "postgresql" and not several:
         _commit_without_waiting()
-    start = "SET LOCAL synchronous_commit = off; " if _several_per_query() else ""
+    sql = (
+        f"SELECT {', '.join(names)}, {listed} FROM {table} "  # noqa: S608
+        f"WHERE {' OR '.join(conditions)} ORDER BY id{lock}"
+    )
+    lookup = None
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"{start}SELECT {', '.join(names)}, {listed} FROM {table} "  # noqa: S608
-            f"WHERE {' OR '.join(conditions)} ORDER BY id{lock}",
-            params,
-        )
-        if start:
+        if several:
+            more, more_params = _lookup_sql(stem if careful else None)
+            prefetch = _prefetch_sql(package_keys) if software_hash is not None else None
+            cursor.execute(
+                f"SET LOCAL synchronous_commit = off; {sql}; {more}; "
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id'))"
+                + (f"; {prefetch[0]}" if prefetch else ""),
+                [*params, *more_params, table, *(prefetch[1] if prefetch else [])],
+            )
             cursor.nextset()
-        rows = cursor.fetchall()
+            rows = cursor.fetchall()
+            cursor.nextset()
+            facts = cursor.fetchall()
+            cursor.nextset()
+            lookup = _Lookup.of(facts, asked=careful, new_id=cursor.fetchone()[0])
+            if prefetch:
+                cursor.nextset()
+                lookup.products = (prefetch[2], cursor.fetchall())
+        else:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
     candidates = [dict(zip([*names, "_packages", "_licensed"], row, strict=True)) for row in rows]
     found = None
     if uuid:
@@ -425,7 +525,7 @@ def _find(values: dict[str, Any], software_hash: str | None) -> tuple[Asset, Lis
     if found is None and serial:
         found = next((c for c in candidates if c["serial"] == serial), None)
     if found is None:
-        return None
+        return None, lookup
     for name in ("disks", "interfaces"):
         if isinstance(found[name], str):  # JSON as text: SQLite, and psycopg's jsonb here
             found[name] = json.loads(found[name])
@@ -437,7 +537,7 @@ def _find(values: dict[str, Any], software_hash: str | None) -> tuple[Asset, Lis
         packages = json.loads(packages)
     if isinstance(licensed_ids, str):  # SQLite's group_concat
         licensed_ids = licensed_ids.split(",")
-    return asset, Listed(packages or {}, {int(pk) for pk in licensed_ids or ()})
+    return (asset, Listed(packages or {}, {int(pk) for pk in licensed_ids or ()})), lookup
 
 
 @dataclass
@@ -446,36 +546,73 @@ class Listed:
 
     packages: dict[str, list[Any]]
     licensed: set[int]
+    prefetched: Prefetched | None = None
 
 
-def _create(
-    values: dict[str, Any], chassis: str, token: EnrollmentToken, now: datetime
-) -> tuple[Asset, set[int]]:
-    """The new machine, and the licensed products' ids (for _sync_software)."""
-    chassis_type = TYPE_FOR_CHASSIS.get(chassis, "Desktop")
+def _tag_stem(values: dict[str, Any]) -> str:
+    """A new machine's tag: INV- and 8 hex digits of its UUID, serial or hostname."""
     seed = values.get("hardware_uuid") or values.get("serial") or values.get("hostname", "")
-    stem = "INV-" + hashlib.sha256(seed.encode()).hexdigest()[:8].upper()
-    # In one query: the computer types (id, name), whether the tag is taken (NULL, tag)
-    # and the licensed products (id, NULL; _licensed's query).
+    return "INV-" + hashlib.sha256(seed.encode()).hexdigest()[:8].upper()
+
+
+@dataclass
+class _Lookup:
+    """What creating a machine needs: the computer types (id, name), whether the tag
+    stem is taken (None: not asked), the licensed products' ids, and on PostgreSQL the
+    new asset's id (from its sequence, so the INSERT can go with the other writes)."""
+
+    types: list[tuple[int, str]]
+    stem_taken: bool | None
+    licensed: set[int]
+    new_id: int | None = None
+    products: Prefetched | None = None
+
+    @classmethod
+    def of(cls, rows: list[tuple[Any, Any]], *, asked: bool, new_id: int | None = None) -> _Lookup:
+        """From _lookup_sql's rows: (id, name) a type, (NULL, tag) the stem taken,
+        (id, NULL) a licensed product."""
+        return cls(
+            types=sorted((pk, name) for pk, name in rows if pk is not None and name is not None),
+            stem_taken=any(pk is None for pk, _name in rows) if asked else None,
+            licensed={pk for pk, name in rows if name is None},
+            new_id=new_id,
+        )
+
+
+def _lookup_sql(stem: str | None) -> tuple[str, list[Any]]:
+    """_Lookup's query; whether the stem is taken only if one is given."""
     quote = connection.ops.quote_name
     types, assets = quote(AssetType._meta.db_table), quote(Asset._meta.db_table)
     products = quote(SoftwareProduct._meta.db_table)
+    taken = f"UNION ALL SELECT NULL, tag FROM {assets} WHERE tag = %s " if stem else ""  # noqa: S608
+    return (
+        f"SELECT id, name FROM {types} WHERE kind = %s {taken}"  # noqa: S608 - names quoted
+        f'UNION ALL SELECT id, NULL FROM {products} WHERE "licensed"',
+        [Kind.COMPUTER.value, *([stem] if stem else [])],
+    )
+
+
+def _lookup(stem: str) -> _Lookup:
+    """_Lookup in one query of its own (where _find did not bring it)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, name FROM {types} WHERE kind = %s "  # noqa: S608 - names quoted
-            f"UNION ALL SELECT NULL, tag FROM {assets} WHERE tag = %s "
-            f'UNION ALL SELECT id, NULL FROM {products} WHERE "licensed"',
-            [Kind.COMPUTER.value, stem],
-        )
-        rows = cursor.fetchall()
-    licensed = {pk for pk, name in rows if name is None}
-    computers = sorted((pk, name) for pk, name in rows if pk is not None and name is not None)
-    named = [pk for pk, name in computers if name == chassis_type]
-    type_id = named[0] if named else (computers[0][0] if computers else None)
+        cursor.execute(*_lookup_sql(stem))
+        return _Lookup.of(cursor.fetchall(), asked=True)
+
+
+def _create(
+    values: dict[str, Any], chassis: str, token: EnrollmentToken, now: datetime,
+    lookup: _Lookup, writes: _Writes,
+) -> tuple[Asset, set[int]]:  # fmt: skip
+    """The new machine, and the licensed products' ids (for _sync_software). With an id
+    from the lookup its INSERT is the first of `writes`; else it runs now."""
+    chassis_type = TYPE_FOR_CHASSIS.get(chassis, "Desktop")
+    stem = _tag_stem(values)
+    named = [pk for pk, name in lookup.types if name == chassis_type]
+    type_id = named[0] if named else (lookup.types[0][0] if lookup.types else None)
     if type_id is None:
         type_id = AssetType.objects.create(name=chassis_type, kind=Kind.COMPUTER).pk
     tag = stem
-    if any(pk is None for pk, _name in rows):
+    if lookup.stem_taken:
         n = 2
         while Asset.objects.filter(tag=f"{stem}-{n}").exists():
             n += 1
@@ -489,9 +626,10 @@ def _create(
             "kind": Kind.COMPUTER.value, "status": AssetStatus.IN_USE.value,
             "organization_id": token.organization_id, "last_inventory_at": now,
             "created_at": now, "updated_at": now,
-        }
+        },
+        pk=lookup.new_id, writes=writes,
     )  # fmt: skip
-    return asset, licensed
+    return asset, lookup.licensed
 
 
 @cache
@@ -500,22 +638,29 @@ def _defaults() -> tuple[tuple[str, Any], ...]:
     return tuple((f.attname, f) for f in Asset._meta.concrete_fields if not f.primary_key)
 
 
-def _insert(values: dict[str, Any]) -> Asset:
+def _insert(values: dict[str, Any], *, pk: int | None = None, writes: _Writes) -> Asset:
     """INSERT a new asset with these values (attnames) and the other columns' defaults,
     as save() would, without its query compiling and signals (no receiver listens for
-    assets); the asset as loaded."""
+    assets); the asset as loaded. Given its id, the INSERT joins `writes`."""
     row = {
         name: values[name] if name in values else field.get_default() for name, field in _defaults()
     }
     quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(Asset._meta.db_table)} "  # noqa: S608
-            f"({', '.join(quote(field.column) for _name, field in _defaults())}) "
-            f"VALUES ({', '.join(['%s'] * len(row))}) RETURNING id",
-            [_db_value(name, value) for name, value in row.items()],
-        )
-        pk = cursor.fetchone()[0]
+    columns = [quote(field.column) for _name, field in _defaults()]
+    params = [_db_value(name, value) for name, value in row.items()]
+    if pk is not None:
+        columns.insert(0, "id")
+        params.insert(0, pk)
+    sql = (
+        f"INSERT INTO {quote(Asset._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(params))})"
+    )
+    if pk is not None:
+        writes.add(sql, params)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(f"{sql} RETURNING id", params)
+            pk = cursor.fetchone()[0]
     return Asset.from_db(connection.alias, ["id", *row], [pk, *row.values()])
 
 
@@ -539,7 +684,7 @@ def _sync_software(
     3. Write the list as one row; Installation rows follow only for licensed products,
        whose licences count them (usually none of a report's)."""
     wanted = {key: version[:100] for key, version in reported.items()}
-    ids = _products(list(wanted))
+    ids = _products(list(wanted), listed.prefetched if listed is not None else None)
     stored = dict(listed.packages) if listed is not None else {}
     since = int(now.timestamp())
     packages: dict[str, list[Any]]
@@ -654,11 +799,53 @@ def _remember(found: dict[tuple[str, str], int]) -> None:
     _product_keys.update((pk, key) for key, pk in found.items())
 
 
-def _products(keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+# Products read or inserted ahead, with _find's query: (inserted, rows (id, name, vendor)).
+Prefetched = tuple[bool, list[tuple[int, str, str]]]
+
+
+def _likely_new(unknown: int, keys: int) -> bool:
+    """Whether the packages missing from the cache are most likely new products (a few
+    of a list) rather than a cold cache (most of it)."""
+    return 2 * unknown <= keys
+
+
+def _insert_products_sql(keys: list[tuple[str, str]]) -> tuple[str, list[Any]]:
+    """Insert these products; the new ones come back (a conflict returns no row)."""
+    table = connection.ops.quote_name(SoftwareProduct._meta.db_table)
+    return (
+        f"INSERT INTO {table} (name, vendor, licensed) VALUES "  # noqa: S608
+        f"{', '.join(['(%s, %s, %s)'] * len(keys))} "
+        "ON CONFLICT DO NOTHING RETURNING id, name, vendor",
+        [value for name, vendor in keys for value in (name, vendor, False)],
+    )
+
+
+def _read_products_sql(names: list[str]) -> tuple[str, list[Any]]:
+    """PostgreSQL: the products with these names, in one parameter."""
+    table = connection.ops.quote_name(SoftwareProduct._meta.db_table)
+    return f"SELECT id, name, vendor FROM {table} WHERE name = ANY(%s)", [names]  # noqa: S608
+
+
+def _prefetch_sql(keys: list[tuple[str, str]]) -> tuple[str, list[Any], bool] | None:
+    """PostgreSQL: the statement _products would send first for these packages (insert
+    the likely new ones, or read a cold cache's), for _find to send with its own; None
+    when the cache knows them all."""
+    unknown = sorted(key for key in set(keys) if key not in _product_ids)
+    if not unknown:
+        return None
+    if _likely_new(len(unknown), len(keys)):
+        return (*_insert_products_sql(unknown), True)
+    return (*_read_products_sql(sorted({name for name, _vendor in unknown})), False)
+
+
+def _products(
+    keys: list[tuple[str, str]], prefetched: Prefetched | None = None
+) -> dict[tuple[str, str], int]:
     """Product ids for (name, vendor) pairs, creating the missing ones. Known ones come
     from the cache; the others from one query (plain SQL: the ORM's IN lookup over
-    hundreds of names cost more than the query itself), and are remembered once this
-    transaction commits (an id inserted by a transaction rolled back never existed)."""
+    hundreds of names cost more than the query itself), or from the rows `prefetched`
+    with _find's, and are remembered once this transaction commits (an id inserted by a
+    transaction rolled back never existed)."""
     found = {key: _product_ids[key] for key in keys if key in _product_ids}
     if len(found) == len(keys):
         return found
@@ -667,48 +854,43 @@ def _products(keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
     table = connection.ops.quote_name(SoftwareProduct._meta.db_table)
     fetched: dict[tuple[str, str], int] = {}
 
-    def fetch() -> None:
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute(
-                    f"SELECT id, name, vendor FROM {table} WHERE name = ANY(%s)",  # noqa: S608
-                    [names],
-                )
-                rows = cursor.fetchall()
-            else:
-                rows = []
-                for start in range(0, len(names), 500):
-                    chunk = names[start : start + 500]
-                    cursor.execute(
-                        f"SELECT id, name, vendor FROM {table} "  # noqa: S608 - placeholders
-                        f"WHERE name IN ({', '.join(['%s'] * len(chunk))})",
-                        chunk,
-                    )
-                    rows += cursor.fetchall()
+    def take(rows: list[tuple[int, str, str]]) -> None:
         for pk, name, vendor in rows:
             if (name, vendor) in wanted:
                 fetched[(name, vendor)] = pk
 
-    if 2 * len(wanted) > len(keys):
+    def fetch() -> None:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(*_read_products_sql(names))
+                take(cursor.fetchall())
+                return
+            for start in range(0, len(names), 500):
+                chunk = names[start : start + 500]
+                cursor.execute(
+                    f"SELECT id, name, vendor FROM {table} "  # noqa: S608 - placeholders
+                    f"WHERE name IN ({', '.join(['%s'] * len(chunk))})",
+                    chunk,
+                )
+                take(cursor.fetchall())
+
+    inserted = False
+    if prefetched is not None:
+        inserted, rows = prefetched
+        take(rows)
+    elif not _likely_new(len(wanted), len(keys)):
         fetch()  # a cold cache: most of them exist
     # Else the few unknown ones are most likely new: inserted at once, one query less.
     new = sorted(key for key in wanted if key not in fetched)
-    if new:
+    if new and not inserted:
         # The new products' ids come back from the INSERT itself; a product another
         # report inserted meanwhile (a conflict, no row returned) is read again.
         with connection.cursor() as cursor:
             for start in range(0, len(new), 500):
-                chunk = new[start : start + 500]
-                cursor.execute(
-                    f"INSERT INTO {table} (name, vendor, licensed) VALUES "  # noqa: S608
-                    f"{', '.join(['(%s, %s, %s)'] * len(chunk))} "
-                    "ON CONFLICT DO NOTHING RETURNING id, name, vendor",
-                    [value for name, vendor in chunk for value in (name, vendor, False)],
-                )
-                for pk, name, vendor in cursor.fetchall():
-                    fetched[(name, vendor)] = pk
-        if any(key not in fetched for key in new):
-            fetch()
+                cursor.execute(*_insert_products_sql(new[start : start + 500]))
+                take(cursor.fetchall())
+    if any(key not in fetched for key in new):
+        fetch()
     transaction.on_commit(lambda: _remember(fetched))
     found.update(fetched)
     return found

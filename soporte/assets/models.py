@@ -304,6 +304,19 @@ class MachineSoftware(models.Model):
         return f"{len(self.packages)} packages on {self.asset_id}"
 
 
+class SearchBacklog(models.Model):
+    """Assets whose search document is still to be written: the inventory agent's new
+    and renamed machines. A report adds its row in the statements it sends anyway; the
+    batched job assets.index_backlog writes the documents of many at once."""
+
+    # No foreign key: nothing to check at each report's commit, and the job drops the
+    # document of an asset deleted meanwhile.
+    asset_id = models.BigIntegerField(primary_key=True)
+
+    def __str__(self) -> str:
+        return f"asset {self.asset_id} to index"
+
+
 # -- tickets --------------------------------------------------------------------------
 
 

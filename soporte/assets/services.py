@@ -736,16 +736,29 @@ def authenticate_enrollment(key: str) -> EnrollmentToken | None:
             f"SELECT id, key_id, key_hash, organization_id, "  # noqa: S608 - name quoted
             f"(last_used_at IS NULL OR last_used_at < %s) FROM {table} "
             "WHERE key_id = %s AND revoked_at IS NULL",
-            [connection.ops.adapt_datetimefield_value(now - timedelta(seconds=60)), key_id],
+            [enrollment_idle_since(now), key_id],
         )
         row = cursor.fetchone()
     if row is None or not keys.secret_matches(row[2], secret):
         return None
-    if row[4]:
+    return enrollment_used(row[:4], idle=row[4], now=now)
+
+
+def enrollment_idle_since(now: datetime) -> Any:
+    """The last use before which a token's use is recorded again (once a minute), as
+    the database compares it."""
+    return connection.ops.adapt_datetimefield_value(now - timedelta(seconds=60))
+
+
+def enrollment_used(
+    row: tuple[int, str, str, int | None], *, idle: bool, now: datetime
+) -> EnrollmentToken:
+    """The token of a checked key (id, key_id, key_hash, organization_id), its use
+    recorded when the last one is a minute old; the other fields load if read."""
+    if idle:
         EnrollmentToken.objects.filter(pk=row[0]).update(last_used_at=now)
-    # The other fields are loaded if read (deferred).
     return EnrollmentToken.from_db(
-        connection.alias, ["id", "key_id", "key_hash", "organization_id"], row[:4]
+        connection.alias, ["id", "key_id", "key_hash", "organization_id"], row
     )
 
 

@@ -15,9 +15,12 @@ def run_import(run_id: int) -> str:
 
 @job("assets.flag_stale")
 def flag_stale() -> int:
-    """Flag the machines the inventory agent has not reported lately (periodic)."""
+    """Flag the machines the inventory agent has not reported lately (periodic); also
+    index the machines a backlog job missed (a row committed after it ran)."""
+    from .indexing import index_backlog as drain
     from .inventory import flag_stale as run
 
+    drain()
     return run()
 
 
@@ -36,6 +39,15 @@ def index_search(runs: list[list]) -> None:
     from .indexing import index_assets
 
     index_assets(pk for (asset_ids,) in runs for pk in asset_ids)
+
+
+@job("assets.index_backlog", max_attempts=3, batched=True)
+def index_backlog(runs: list[list]) -> None:
+    """Write the search documents of the machines in the backlog; runs claimed together
+    drain it once."""
+    from .indexing import index_backlog as drain
+
+    drain()
 
 
 @job("assets.count_reported")

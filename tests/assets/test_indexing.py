@@ -9,7 +9,8 @@ import json
 import pytest
 
 from soporte.assets import indexing, services
-from soporte.assets.models import Asset
+from soporte.assets.models import Asset, SearchBacklog
+from soporte.jobs.models import Job
 from soporte.lib.errors import InvalidInput
 from soporte.search.models import Document, Kind
 
@@ -82,6 +83,55 @@ def test_an_inventory_report_indexes_the_new_machine(client, committed, alice, e
     [hit] = indexing.search_assets(alice, "PF3ABCDE").items
     assert hit.id == response.json()["id"]
     assert found(alice, "ws ventas 07") == [hit.tag]
+
+
+def _report(client, key, **fields):
+    report = {"hardware_uuid": "", "model": "21CF", "software": []} | fields
+    response = client.post(
+        "/api/v1/assets/inventory", json.dumps(report), content_type="application/json",
+        headers={"Authorization": f"Bearer {key}"},
+    )  # fmt: skip
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_a_burst_of_new_machines_is_indexed_by_one_job(
+    client, committed, alice, enrollment, settings, monkeypatch
+):
+    """With a worker (not eager), the machines of reports within BACKLOG_WINDOW wait in
+    the backlog for the one job the first queued; the job writes them all."""
+    settings.JOBS_MODE = "worker"
+    monkeypatch.setattr(indexing, "_backlog_due", [0.0])
+    _token, key = enrollment
+    for n in range(3):
+        with committed():
+            _report(client, key, serial=f"BURST{n}", hostname=f"burst-{n}")
+    assert Job.objects.filter(name="assets.index_backlog").count() == 1
+    assert SearchBacklog.objects.count() == 3
+    assert found(alice, "BURST1") == []
+    assert indexing.index_backlog() == 3
+    assert not SearchBacklog.objects.exists()
+    assert len(indexing.search_assets(alice, "burst").items) == 3
+
+
+def test_a_renamed_machine_is_indexed_again_and_a_deleted_one_dropped(
+    client, committed, alice, enrollment
+):
+    _token, key = enrollment
+    with committed():
+        machine = _report(client, key, serial="RENAME1", hostname="old-name")
+        other = _report(client, key, serial="GONE1", hostname="gone-host")
+    assert found(alice, "old name") == [machine["tag"]]
+    with committed():
+        assert _report(client, key, serial="RENAME1", hostname="new-name")["changes"] == [
+            "hostname"
+        ]
+    # Found by its new hostname (its name, given at its first report, stays).
+    assert found(alice, "new name") == [machine["tag"]]
+    SearchBacklog.objects.create(asset_id=other["id"])
+    Asset.objects.filter(pk=other["id"]).delete()
+    indexing.index_backlog()
+    assert not Document.objects.filter(kind=Kind.ASSET, object_id=other["id"]).exists()
 
 
 def test_reindex_rewrites_every_asset_and_drops_the_deleted(committed, make_asset, alice):

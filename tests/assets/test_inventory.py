@@ -4,6 +4,7 @@ differences kept as history, enrollment tokens, stale machines."""
 from __future__ import annotations
 
 import copy
+import hashlib
 from datetime import timedelta
 
 import pytest
@@ -265,6 +266,18 @@ def test_the_creation_event_keeps_its_data(send):
     asset_id = send().json()["id"]
     created = AssetEvent.objects.get(asset_id=asset_id, kind=EventKind.CREATED)
     assert created.data == {"source": "agent"} and created.actor is None
+
+
+def test_a_new_machine_whose_tag_is_taken_gets_the_next_free_one(send, make_asset):
+    """The tag comes from the hardware UUID's hash; taken (by hand, or by another
+    machine with the same 8 hex digits), the machine gets -2, -3..."""
+    stem = "INV-" + hashlib.sha256(REPORT["hardware_uuid"].lower().encode()).hexdigest()[:8]
+    make_asset("Laptop", tag=stem.upper())
+    make_asset("Laptop", tag=f"{stem.upper()}-2")
+    body = send().json()
+    assert (body["created"], body["tag"]) == (True, f"{stem.upper()}-3")
+    assert AssetEvent.objects.filter(asset_id=body["id"], kind=EventKind.CREATED).count() == 1
+    assert send().json()["id"] == body["id"]
 
 
 def test_a_report_costs_the_same_queries_for_many_packages_as_for_few(send):
