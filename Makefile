@@ -103,6 +103,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/sla.py
 	$(BIN)/python bench/search.py --messages 1000000 --reuse var/bench-search
 	$(BIN)/python bench/assets.py
+	$(BIN)/python bench/inventory_load.py
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/triage.py
 	$(BIN)/python bench/load.py

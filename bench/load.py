@@ -4,7 +4,7 @@ them through the API. Afterwards every accepted request is looked for in the dat
 zero errors, zero lost and zero duplicated messages, every mail recorded once and sent.
 
     python bench/load.py [--clients 8] [--seconds 20]
-        [--database postgres://postgres@127.0.0.1:5432/soporte_load] [--json]
+        [--database postgres://postgres@127.0.0.1:5432/soporte_load] [--json] [--redis-db 12]
 
 Prints throughput and latency (p50/p95, wall time seen by the clients); exits 1 when
 anything was lost, duplicated or failed. The load is bounded in time and stays on
@@ -116,10 +116,107 @@ def reset_postgres(url: str) -> None:
         )  # fmt: skip
 
 
-def flush_redis() -> None:
+def flush_redis(db: int = REDIS_DB) -> None:
     with socket.create_connection(("127.0.0.1", 6379), 5) as redis:
-        redis.sendall(f"SELECT {REDIS_DB}\r\nFLUSHDB\r\n".encode())
+        redis.sendall(f"SELECT {db}\r\nFLUSHDB\r\n".encode())
         redis.recv(100)
+
+
+def site_env(database: str, work: Path, redis_db: int = REDIS_DB) -> dict[str, str]:
+    """The environment of a deployed site's processes: this database, Redis database
+    `redis_db` as the broker, mail sent nowhere, files under `work`."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DJANGO_SETTINGS_MODULE": "soporte.settings",
+        "SOPORTE_DATABASE_URL": database,
+        "SOPORTE_BROKER_URL": f"redis://127.0.0.1:6379/{redis_db}",
+        "SOPORTE_SECRET_KEY": "load-test-secret-key",
+        "SOPORTE_EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+        "SOPORTE_MEDIA_ROOT": str(work / "media"),
+        "SOPORTE_LOG_LEVEL": "WARNING",
+    }
+    env.pop("SOPORTE_JOBS_MODE", None)
+    return env
+
+
+def start_site(
+    env: dict[str, str], work: Path, processes: list[subprocess.Popen], web: int = 2
+) -> list[int]:
+    """Start `web` web processes (`soporte serve`, one gunicorn worker of 4 threads
+    each) and a Celery worker, appending them to `processes` (the caller stops them,
+    see stop_site, even when this fails); the web processes' ports, once they answer."""
+    python = [sys.executable]
+    ports = [free_port() for _ in range(web)]
+    for number, port in enumerate(ports):
+        out = (work / f"web{number}.log").open("w")
+        processes.append(
+            subprocess.Popen(
+                [
+                    *python,
+                    "-m",
+                    "soporte",
+                    "serve",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    "1",
+                    "--threads",
+                    "4",
+                ],
+                env={**env, "SOPORTE_VAR_DIR": str(work / f"var{number}")},
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        )
+    worker_log = (work / "worker.log").open("w")
+    processes.append(
+        subprocess.Popen(
+            [
+                *python,
+                "-m",
+                "celery",
+                "-A",
+                "soporte",
+                "worker",
+                "--concurrency",
+                "2",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "WARNING",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=worker_log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    )
+    deadline = time.monotonic() + 90
+    for port in ports:
+        while True:
+            try:
+                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                probe.request("GET", "/readyz")
+                if probe.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the web process on {port} did not start")
+            time.sleep(0.3)
+    return ports
+
+
+def stop_site(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 class Client(threading.Thread):
@@ -191,27 +288,20 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/soporte_load")
     parser.add_argument("--json", action="store_true", help="print the results as JSON only")
+    parser.add_argument(
+        "--redis-db", type=int, default=REDIS_DB,
+        help="the broker's Redis database, flushed at start: one per run at the same time",
+    )  # fmt: skip
     args = parser.parse_args()
     clients = max(1, min(args.clients, 64))
     seconds = max(1.0, min(args.seconds, 600.0))
 
     work = Path(tempfile.mkdtemp(prefix="soporte-load-"))
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "DJANGO_SETTINGS_MODULE": "soporte.settings",
-        "SOPORTE_DATABASE_URL": args.database,
-        "SOPORTE_BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-        "SOPORTE_SECRET_KEY": "load-test-secret-key",
-        "SOPORTE_EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
-        "SOPORTE_MEDIA_ROOT": str(work / "media"),
-        "SOPORTE_LOG_LEVEL": "WARNING",
-    }
-    env.pop("SOPORTE_JOBS_MODE", None)
+    env = site_env(args.database, work, args.redis_db)
     processes: list[subprocess.Popen] = []
     try:
         reset_postgres(args.database)
-        flush_redis()
+        flush_redis(args.redis_db)
         python = [sys.executable]
         subprocess.run([*python, "-m", "soporte", "migrate", "-v0"], env=env, cwd=ROOT, check=True)
         (work / "setup.py").write_text(SETUP)
@@ -225,67 +315,7 @@ def main() -> int:
                 text=True,
             ).stdout  # fmt: skip
         )
-        ports = [free_port(), free_port()]
-        logs = []
-        for number, port in enumerate(ports):
-            out = (work / f"web{number}.log").open("w")
-            logs.append(out)
-            processes.append(
-                subprocess.Popen(
-                    [
-                        *python,
-                        "-m",
-                        "soporte",
-                        "serve",
-                        "--bind",
-                        f"127.0.0.1:{port}",
-                        "--workers",
-                        "1",
-                        "--threads",
-                        "4",
-                    ],
-                    env={**env, "SOPORTE_VAR_DIR": str(work / f"var{number}")},
-                    cwd=ROOT,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                )  # fmt: skip
-            )
-        worker_log = (work / "worker.log").open("w")
-        processes.append(
-            subprocess.Popen(
-                [
-                    *python,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "soporte",
-                    "worker",
-                    "--concurrency",
-                    "2",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--loglevel",
-                    "WARNING",
-                ],
-                env=env,
-                cwd=ROOT,
-                stdout=worker_log,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        )
-        deadline = time.monotonic() + 90
-        for port in ports:
-            while True:
-                try:
-                    probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                    probe.request("GET", "/readyz")
-                    if probe.getresponse().status == 200:
-                        break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"the web process on {port} did not start")
-                time.sleep(0.3)
+        ports = start_site(env, work, processes)
         log(f"load: {clients} clients for {seconds:.0f} s on 2 web processes + a Celery worker")
         started = time.perf_counter()
         stop_at = time.monotonic() + seconds
@@ -309,13 +339,7 @@ def main() -> int:
             raise SystemExit(f"the check failed: {checked.stderr[-2000:]}")
         found = json.loads(checked.stdout)
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_site(processes)
     errors = [e for w in workers for e in w.errors]
     create = [x for w in workers for x in w.latency["create"]]
     reply = [x for w in workers for x in w.latency["reply"]]

@@ -292,8 +292,8 @@ class Installation(models.Model):
 class MachineSoftware(models.Model):
     """The packages the inventory agent last reported for a machine, in one row: a report
     writes one row, not hundreds (which on PostgreSQL also locked every product row they
-    referred to). `packages` maps "name<TAB>vendor" to [product id, version, first seen
-    (Unix seconds)]. Installation rows are kept only for licensed products."""
+    referred to). `packages` maps a product's id (as a string: JSON keys) to [version,
+    first seen (Unix seconds)]. Installation rows are kept only for licensed products."""
 
     asset = models.OneToOneField(
         Asset, on_delete=models.CASCADE, primary_key=True, related_name="machine_software"
