@@ -42,7 +42,17 @@ import time
 from pathlib import Path
 
 from assets import _changed, _reports
-from load import ROOT, flush_redis, log, percentile, reset_postgres, site_env, start_site, stop_site
+from load import (
+    ROOT,
+    flush_redis,
+    log,
+    percentile,
+    reset_postgres,
+    run_check,
+    site_env,
+    start_site,
+    stop_site,
+)
 
 HERE = Path(__file__).resolve().parent
 REDIS_DB = 13  # not bench/load.py's, so both can run at once
@@ -306,15 +316,7 @@ def main() -> int:
             }
             for uuid, r in last.items()
         }  # fmt: skip
-        (work / "expected.json").write_text(json.dumps(expected))
-        (work / "check.py").write_text(CHECK)
-        checked = subprocess.run(
-            [*python, str(work / "check.py"), str(work / "expected.json"), "120"],
-            env=env, cwd=ROOT, capture_output=True, text=True,
-        )  # fmt: skip
-        if checked.returncode != 0:
-            raise SystemExit(f"the check failed: {checked.stderr[-2000:]}")
-        found = json.loads(checked.stdout)
+        found = run_check(CHECK, expected, work, env)
     finally:
         stop_site(processes)
     result = {

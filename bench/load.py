@@ -280,6 +280,20 @@ class Client(threading.Thread):
             count += 1
 
 
+def run_check(source: str, expected: dict, work: Path, env: dict[str, str]) -> dict:
+    """Run a check script (`source`, given the expected data's file and a 120 s wait for
+    the worker) against the site's database in a fresh process; what it printed, as JSON."""
+    (work / "expected.json").write_text(json.dumps(expected))
+    (work / "check.py").write_text(source)
+    checked = subprocess.run(
+        [sys.executable, str(work / "check.py"), str(work / "expected.json"), "120"],
+        env=env, cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    if checked.returncode != 0:
+        raise SystemExit(f"the check failed: {checked.stderr[-2000:]}")
+    return json.loads(checked.stdout)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -329,15 +343,7 @@ def main() -> int:
             "tickets": [s for w in workers for s in w.tickets],
             "replies": [b for w in workers for b in w.replies],
         }
-        (work / "expected.json").write_text(json.dumps(expected))
-        (work / "check.py").write_text(CHECK)
-        checked = subprocess.run(
-            [*python, str(work / "check.py"), str(work / "expected.json"), "120"],
-            env=env, cwd=ROOT, capture_output=True, text=True,
-        )  # fmt: skip
-        if checked.returncode != 0:
-            raise SystemExit(f"the check failed: {checked.stderr[-2000:]}")
-        found = json.loads(checked.stdout)
+        found = run_check(CHECK, expected, work, env)
     finally:
         stop_site(processes)
     errors = [e for w in workers for e in w.errors]
