@@ -43,11 +43,9 @@ from pathlib import Path
 
 from assets import _changed, _reports
 from load import (
-    ROOT,
-    flush_redis,
     log,
     percentile,
-    reset_postgres,
+    prepare_site,
     run_check,
     site_env,
     start_site,
@@ -274,16 +272,7 @@ def main() -> int:
     processes: list[subprocess.Popen] = []
     phases: list[dict] = []
     try:
-        if not sqlite:
-            reset_postgres(database)
-        flush_redis(args.redis_db)
-        python = [sys.executable]
-        subprocess.run([*python, "-m", "soporte", "migrate", "-v0"], env=env, cwd=ROOT, check=True)
-        (work / "setup.py").write_text(SETUP)
-        key = subprocess.run(
-            [*python, str(work / "setup.py")],
-            env=env, cwd=ROOT, check=True, capture_output=True, text=True,
-        ).stdout.strip()  # fmt: skip
+        key = prepare_site(env, work, args.redis_db, SETUP).strip()
         web = 1 if sqlite else 2
         ports = start_site(env, work, processes, web=web)
         meter = Meter(processes[:web], None if sqlite else database)

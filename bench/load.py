@@ -280,6 +280,23 @@ class Client(threading.Thread):
             count += 1
 
 
+def prepare_site(env: dict[str, str], work: Path, redis_db: int, setup: str, *args: str) -> str:
+    """A fresh site: its PostgreSQL database emptied, its Redis database flushed, migrated,
+    then the `setup` script run in it with `args`; what the script printed."""
+    database = env["SOPORTE_DATABASE_URL"]
+    if not database.startswith("sqlite"):
+        reset_postgres(database)
+    flush_redis(redis_db)
+    subprocess.run(
+        [sys.executable, "-m", "soporte", "migrate", "-v0"], env=env, cwd=ROOT, check=True
+    )
+    (work / "setup.py").write_text(setup)
+    return subprocess.run(
+        [sys.executable, str(work / "setup.py"), *args],
+        env=env, cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+
+
 def run_check(source: str, expected: dict, work: Path, env: dict[str, str]) -> dict:
     """Run a check script (`source`, given the expected data's file and a 120 s wait for
     the worker) against the site's database in a fresh process; what it printed, as JSON."""
@@ -314,21 +331,7 @@ def main() -> int:
     env = site_env(args.database, work, args.redis_db)
     processes: list[subprocess.Popen] = []
     try:
-        reset_postgres(args.database)
-        flush_redis(args.redis_db)
-        python = [sys.executable]
-        subprocess.run([*python, "-m", "soporte", "migrate", "-v0"], env=env, cwd=ROOT, check=True)
-        (work / "setup.py").write_text(SETUP)
-        tokens = json.loads(
-            subprocess.run(
-                [*python, str(work / "setup.py"), str(clients)],
-                env=env,
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout  # fmt: skip
-        )
+        tokens = json.loads(prepare_site(env, work, args.redis_db, SETUP, str(clients)))
         ports = start_site(env, work, processes)
         log(f"load: {clients} clients for {seconds:.0f} s on 2 web processes + a Celery worker")
         started = time.perf_counter()
