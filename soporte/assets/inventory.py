@@ -245,7 +245,7 @@ def _record(report: Report, token: EnrollmentToken, digest: str, careful: bool =
     if found is None:
         values.update(inventory_hash=report_hash, software_hash=software_hash)
         asset, licensed = _create(
-            values, report.chassis, token, now, lookup or _lookup(stem), writes
+            values, report.chassis, token, now, stem, lookup or _lookup(stem), writes
         )
         history.record(asset, EventKind.CREATED, new=asset.tag, source="agent")
         if report.software is not None:
@@ -601,12 +601,12 @@ def _lookup(stem: str) -> _Lookup:
 
 def _create(
     values: dict[str, Any], chassis: str, token: EnrollmentToken, now: datetime,
-    lookup: _Lookup, writes: _Writes,
+    stem: str, lookup: _Lookup, writes: _Writes,
 ) -> tuple[Asset, set[int]]:  # fmt: skip
-    """The new machine, and the licensed products' ids (for _sync_software). With an id
-    from the lookup its INSERT is the first of `writes`; else it runs now."""
+    """The new machine (tagged `stem`, or `stem`-n when taken), and the licensed
+    products' ids (for _sync_software). With an id from the lookup its INSERT is the
+    first of `writes`; else it runs now."""
     chassis_type = TYPE_FOR_CHASSIS.get(chassis, "Desktop")
-    stem = _tag_stem(values)
     named = [pk for pk, name in lookup.types if name == chassis_type]
     type_id = named[0] if named else (lookup.types[0][0] if lookup.types else None)
     if type_id is None:
