@@ -47,9 +47,10 @@ def meanings(ticket_id: int, text: str, candidate_ids: Sequence[int]) -> list[fl
     if not search_semantic.available():
         return None
     ids_sql, value = candidates.id_list([ticket_id, *candidate_ids])
+    table = connection.ops.quote_name(TicketVector._meta.db_table)
     with connection.cursor() as cursor:  # raw rows: the ORM's handling cost more than the query
         cursor.execute(
-            f"SELECT ticket_id, digest, vector FROM {TicketVector._meta.db_table}"  # noqa: S608
+            f"SELECT ticket_id, digest, vector FROM {table}"  # noqa: S608
             f" WHERE model = %s AND ticket_id IN ({ids_sql})",
             [search_semantic.MODEL, value],
         )
