@@ -247,12 +247,8 @@ class Fts5Backend(Backend):
         documents (_few_matches). None when an agent's are many after all (words
         that go together more often than apart): the rank is cheaper then."""
         stems = [stem for term in query.terms for stem in term]
-        cap = -1  # SQLite: no limit
-        if scope.agent:
-            allowed, allowed_params = f"EXISTS ({scope.tickets_sql})", [*scope.params]
-            cap = RANK_HERE_AT_MOST + 1
-        else:
-            allowed, allowed_params = self._requester_allowed(scope)
+        cap = RANK_HERE_AT_MOST + 1 if scope.agent else -1  # SQLite's -1: no limit
+        allowed, allowed_params = self._allowed(scope)
         sql = f"""
             SELECT d.id, d.ticket_id, f.title, f.body
             FROM (SELECT rowid FROM search_document_fts
@@ -361,10 +357,7 @@ class Fts5Backend(Backend):
         A requester's documents are allowed by their own requester_id (an
         organization's lead's also by organization_id), both in that index, before the
         list of their other tickets (watched ones) is consulted."""
-        if scope.agent:
-            allowed, allowed_params = f"EXISTS ({scope.tickets_sql})", [*scope.params]
-        else:
-            allowed, allowed_params = self._requester_allowed(scope)
+        allowed, allowed_params = self._allowed(scope)
         sql = f"""
             SELECT d.ticket_id, d.id, MIN(m.rank) AS score
             FROM (SELECT rowid, rank FROM search_document_fts
@@ -378,11 +371,14 @@ class Fts5Backend(Backend):
         return sql, [match, after_id, *allowed_params, limit, offset]
 
     @staticmethod
-    def _requester_allowed(scope: Scope) -> tuple[str, list]:
-        """The condition on the document aliased `d` that a requester's scope allows it:
-        their own columns (requester_id, an organization's lead's organization_id),
-        then the list of their other tickets; never internal. The unary + keeps SQLite
-        reading these from the covering index's row, not probing an index for each."""
+    def _allowed(scope: Scope) -> tuple[str, list]:
+        """The condition on the document aliased `d` that the scope allows it: for an
+        agent, its ticket among those they see; for a requester, their own columns
+        (requester_id, an organization's lead's organization_id), then the list of
+        their other tickets, never internal. The unary + keeps SQLite reading these
+        from the covering index's row, not probing an index for each."""
+        if scope.agent:
+            return f"EXISTS ({scope.tickets_sql})", [*scope.params]
         conditions, params = [], []
         for column, value in scope.document_columns():
             conditions.append(f"+d.{column} = %s")
