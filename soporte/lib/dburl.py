@@ -33,7 +33,8 @@ def parse_database_url(url: str) -> dict[str, Any]:
         if not name:
             raise EnvError("SOPORTE_DATABASE_URL: sqlite URL needs a file path")
         return {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's, converting each statement's placeholders once (lib/sqlite).
+            "ENGINE": "soporte.lib.sqlite",
             "NAME": name,
             # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue on
             # busy_timeout instead of failing with "database is locked" mid-transaction.
@@ -42,6 +43,9 @@ def parse_database_url(url: str) -> dict[str, Any]:
             # functions) cost 2.5 ms of CPU, more than an unchanged inventory report.
             "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,
+            # Tests get Django's in-memory database, as with its own engine's name
+            # (which pytest-django looks for).
+            "TEST": {"NAME": ":memory:"},
         }
     if scheme in {"postgres", "postgresql", "pgsql"}:
         name = unquote(parts.path.lstrip("/"))

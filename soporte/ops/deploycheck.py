@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connections
 
 from .health import broker_ok, database_ok
 
@@ -60,7 +61,7 @@ def findings() -> list[Finding]:
                 "Serve behind TLS and set SOPORTE_HTTPS=true.",
             )
         )
-    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    if connections["default"].vendor == "sqlite":
         found.append(
             Finding(
                 "warning",

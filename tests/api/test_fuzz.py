@@ -188,9 +188,9 @@ def _aim(case, world: World) -> None:
 
 
 def _examples() -> int:
-    from django.conf import settings
+    from django.db import connections
 
-    default = "15" if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") else "5"
+    default = "15" if connections["default"].vendor == "sqlite" else "5"
     return int(os.environ.get("SOPORTE_FUZZ_EXAMPLES", default))
 
 

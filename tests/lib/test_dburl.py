@@ -8,7 +8,7 @@ from soporte.lib.env import EnvError
 
 def test_a_relative_sqlite_path():
     db = parse_database_url("sqlite:///var/soporte.sqlite3")
-    assert db["ENGINE"] == "django.db.backends.sqlite3"
+    assert db["ENGINE"] == "soporte.lib.sqlite"
     assert db["NAME"] == "var/soporte.sqlite3"
 
 
