@@ -29,6 +29,7 @@ from .models import (
     Tier,
     User,
     users_with_email,
+    users_with_username,
 )
 
 
@@ -153,7 +154,7 @@ def create_user(
     if not username:
         raise InvalidInput(_("A username is required."))
     role, tier = _check_role(role, tier)
-    if User.objects.filter(username__iexact=username).exists():
+    if users_with_username(username).exists():
         raise Conflict(_("The username %(name)s is taken.") % {"name": username})
     email = email.strip().lower()
     if email and users_with_email(email).exists():
