@@ -25,13 +25,14 @@ from datetime import UTC, datetime
 from email import policy as email_policy
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import Message
-from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any, ClassVar
 from urllib.parse import unquote, unquote_to_bytes
 
 from soporte.lib.files import safe_filename
 from soporte.lib.html import html_to_text, sanitize_html
+
+from .feedparser import parse_bytes
 
 __all__ = [
     "InternalParseError",
@@ -155,7 +156,7 @@ def _parse(data: bytes) -> ParsedMail:
     # compat32 splits the same structure as policy.default (both feed the stdlib
     # FeedParser), but without parsing each part's headers into objects on the way,
     # a third of the parse time; every header is read raw below.
-    message: Message = BytesParser(policy=_COMPAT).parsebytes(data)
+    message: Message = parse_bytes(data)
     headers = _Headers(message)
     if not headers.names & _MESSAGE_HEADERS:
         if not headers.names:
@@ -337,7 +338,7 @@ def _add_leaf(
             body.text.append(text)
         return
     if content_type in _HEADER_TYPES:
-        enclosed = BytesParser(policy=_COMPAT).parsebytes(data, headersonly=True)
+        enclosed = parse_bytes(data, headersonly=True)
         found = _first_id(_Headers(enclosed).get("message-id"))
         if found:
             body.original_ids.append(found)
@@ -362,7 +363,7 @@ def _add_enclosed_message(part: Message, enclosed: Message, body: _Body) -> None
         holder["Content-Transfer-Encoding"] = encoding
         holder.set_payload(data.lstrip(b"\r\n").decode("ascii", "surrogateescape"))
         data = _payload_bytes(holder)
-        enclosed = BytesParser(policy=_COMPAT).parsebytes(data)
+        enclosed = parse_bytes(data)
     headers = _Headers(enclosed)
     found = _first_id(headers.get("message-id"))
     if found:
