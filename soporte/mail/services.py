@@ -28,7 +28,13 @@ from django.utils.translation import gettext as _
 
 from soporte.accounts import policy
 from soporte.accounts import services as accounts
-from soporte.accounts.models import OrganizationDomain, Role, User, users_with_email
+from soporte.accounts.models import (
+    OrganizationDomain,
+    Role,
+    User,
+    users_with_email,
+    users_with_username,
+)
 from soporte.lib.db import select_rows
 from soporte.lib.errors import NotFound, ServiceError
 from soporte.lib.files import checked_content_type
@@ -282,7 +288,8 @@ def _process(raw: RawMessage) -> tuple[Ticket | None, int | None]:
         ticket = None
     if ticket is None:
         mailbox = raw.mailbox
-        with opening_ticket(by_robot=mail.is_auto_reply):
+        # Every error here rolls back the message's own savepoint (_process_one).
+        with opening_ticket(by_robot=mail.is_auto_reply), tickets.covered_by_savepoint():
             ticket = tickets.open_ticket(
                 acting_user=accounts.system_user(),
                 requester=sender,
@@ -297,26 +304,28 @@ def _process(raw: RawMessage) -> tuple[Ticket | None, int | None]:
             )
         remember_id(mail.message_id, ticket)
         return ticket, ticket.first_message.pk
-    if policy.can_view(sender, ticket):
-        message = tickets.reply(
-            ticket,
-            acting_user=sender,
-            body=text,
-            body_html=mail.html,
-            channel=Channel.EMAIL,
-            files=files,
-        )
-    else:
-        intro = _("Email from %(address)s, who cannot see this ticket:") % {
-            "address": mail.from_address
-        }
-        message = tickets.add_note(
-            ticket,
-            acting_user=accounts.system_user(),
-            body=f"{intro}\n\n{text}",
-            channel=Channel.EMAIL,
-            files=files,
-        )
+    # Every error here rolls back the message's own savepoint (_process_one).
+    with tickets.covered_by_savepoint():
+        if policy.can_view(sender, ticket):
+            message = tickets.reply(
+                ticket,
+                acting_user=sender,
+                body=text,
+                body_html=mail.html,
+                channel=Channel.EMAIL,
+                files=files,
+            )
+        else:
+            intro = _("Email from %(address)s, who cannot see this ticket:") % {
+                "address": mail.from_address
+            }
+            message = tickets.add_note(
+                ticket,
+                acting_user=accounts.system_user(),
+                body=f"{intro}\n\n{text}",
+                channel=Channel.EMAIL,
+                files=files,
+            )
     remember_id(mail.message_id, ticket)
     return ticket, message.pk
 
@@ -452,7 +461,7 @@ def unknown_sender_refusal(address: str, owner: OrganizationDomain | None) -> st
 def _free_username(address: str) -> str:
     base = address[:140]
     candidate, n = base, 1
-    while User.objects.filter(username__iexact=candidate).exists():
+    while users_with_username(candidate).exists():
         n += 1
         candidate = f"{base}-{n}"
     return candidate

@@ -9,13 +9,14 @@ silently applied over the other person's change.
 
 from __future__ import annotations
 
+import functools
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from django.conf import settings
 from django.core.files.base import File
@@ -59,6 +60,8 @@ from .models import (
 from .numbering import next_ticket_number
 from .signals import change_batch_ending, ticket_changed
 
+T = TypeVar("T")
+
 # Data every event written inside `event_context` carries, e.g. the automation rule or
 # SLA target that made the change, so the audit trail says why it happened.
 _event_context: ContextVar[dict[str, Any] | None] = ContextVar("event_context", default=None)
@@ -75,6 +78,42 @@ def event_context(**data: Any) -> Iterator[None]:
 
 def current_event_context() -> dict[str, Any]:
     return _event_context.get() or {}
+
+
+# Set by a caller whose own savepoint covers the service it calls next (inbound mail:
+# one savepoint per message, rolled back whole on any error): that call then writes in
+# it rather than nesting another savepoint (two statements and their bookkeeping, per
+# message). Services it calls in turn nest theirs as usual.
+_covered: ContextVar[bool] = ContextVar("covered_by_savepoint", default=False)
+
+
+@contextmanager
+def covered_by_savepoint() -> Iterator[None]:
+    """Inside, the next service call joins the caller's savepoint (see _covered): only for
+    callers that let every error of the call roll their savepoint back."""
+    token = _covered.set(True)
+    try:
+        yield
+    finally:
+        _covered.reset(token)
+
+
+def _atomic_joinable(func: Callable[..., T]) -> Callable[..., T]:
+    """transaction.atomic, or no savepoint of its own inside covered_by_savepoint()."""
+
+    @functools.wraps(func)
+    def run(*args: Any, **kwargs: Any) -> T:
+        if not _covered.get():
+            with transaction.atomic():
+                return func(*args, **kwargs)
+        token = _covered.set(False)
+        try:
+            with transaction.atomic(savepoint=False):
+                return func(*args, **kwargs)
+        finally:
+            _covered.reset(token)
+
+    return run
 
 
 @dataclass
@@ -230,7 +269,7 @@ def _require_staff_user(user: User, what: str) -> None:
 # -- opening ------------------------------------------------------------------------
 
 
-@transaction.atomic
+@_atomic_joinable
 def open_ticket(
     *,
     acting_user: User,
@@ -351,7 +390,7 @@ def _get_tags(names: Sequence[str]) -> list[Tag]:
 # -- conversation -------------------------------------------------------------------
 
 
-@transaction.atomic
+@_atomic_joinable
 def reply(
     ticket: Ticket,
     *,
@@ -406,7 +445,7 @@ def reply(
     return message
 
 
-@transaction.atomic
+@_atomic_joinable
 def add_note(
     ticket: Ticket,
     *,
@@ -635,13 +674,25 @@ def log_event(ticket: Ticket, *, acting_user: User | None, kind: str, **data: An
 
 
 def log_events(
-    tickets: Sequence[Ticket], *, acting_user: User | None, kind: str, **data: Any
+    tickets: Sequence[Ticket],
+    *,
+    acting_user: User | None,
+    kind: str,
+    each: Mapping[int, Mapping[str, Any]] | None = None,
+    **data: Any,
 ) -> list[TicketEvent]:
     """log_event() for many tickets: the events written in one query, each ticket's change
-    announced (ticket_changed) within one batch of changes."""
+    announced (ticket_changed) within one batch of changes. `each` adds data of a ticket's
+    own event, by ticket id (e.g. which ticket it duplicates)."""
     context = current_event_context()
+    each = each or {}
     events = TicketEvent.objects.bulk_create(
-        TicketEvent(ticket=ticket, actor=acting_user, kind=kind, data={**context, **data})
+        TicketEvent(
+            ticket=ticket,
+            actor=acting_user,
+            kind=kind,
+            data={**context, **data, **each.get(ticket.pk, {})},
+        )
         for ticket in tickets
     )
     actor_id = acting_user.pk if acting_user else None

@@ -1233,3 +1233,34 @@ def test_the_size_limit_counts_the_bytes_not_the_announced_size(ticket, maria, s
             ticket, acting_user=maria, upload=io.BytesIO(b"x" * 5000), filename="a.txt", size=10
         )
     assert not ticket.attachments.exists()
+
+
+# -- joining the caller's savepoint -------------------------------------------------------
+
+
+def _savepoints(queries) -> int:
+    return sum(query["sql"].startswith("SAVEPOINT") for query in queries.captured_queries)
+
+
+def test_a_covered_call_writes_in_its_callers_savepoint_and_a_nested_one_still_nests(maria):
+    from django.test.utils import CaptureQueriesContext
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as own:
+        services.open_ticket(acting_user=maria, subject="VPN down", body="No tunnel.")
+    with transaction.atomic(), services.covered_by_savepoint():
+        with CaptureQueriesContext(connection) as covered:
+            ticket = services.open_ticket(acting_user=maria, subject="VPN", body="Again.")
+    # Its own savepoint is gone; those of the work it calls in turn (receivers) remain.
+    assert _savepoints(own) >= 2
+    assert _savepoints(covered) == _savepoints(own) - 1
+    assert Ticket.objects.filter(pk=ticket.pk).exists()
+
+
+def test_a_covered_call_that_fails_is_rolled_back_with_its_callers_savepoint(maria):
+    with transaction.atomic():
+        with pytest.raises(InvalidInput), transaction.atomic(), services.covered_by_savepoint():
+            services.open_ticket(acting_user=maria, subject="Kept?", body="First.")
+            services.open_ticket(acting_user=maria, subject="", body="No subject.")
+        # The transaction goes on: the caller's savepoint took the failure back whole.
+        after = services.open_ticket(acting_user=maria, subject="After", body="Fine.")
+    assert list(Ticket.objects.values_list("subject", flat=True)) == [after.subject]
