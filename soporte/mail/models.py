@@ -79,7 +79,7 @@ class RawMessage(models.Model):
     # hashed to a fixed length; the same message delivered twice is stored once.
     dedupe_key = models.CharField(max_length=64, unique=True)
     mail_id = models.CharField(_("Message-ID"), max_length=998, blank=True, db_index=True)
-    sender = models.CharField(max_length=254, blank=True, db_index=True)
+    sender = models.CharField(max_length=254, blank=True)  # rawmessage_sender indexes it
     subject = models.CharField(max_length=998, blank=True)
     source = models.CharField(max_length=4, choices=Source.choices)
     mailbox = models.ForeignKey(Mailbox, on_delete=models.SET_NULL, null=True, blank=True)
