@@ -13,10 +13,14 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from .env import EnvError
 
 # Applied on every new SQLite connection: WAL lets readers run beside the writer,
-# NORMAL sync is durable in WAL mode except on power loss of the last commits.
+# NORMAL sync is durable in WAL mode except on power loss of the last commits. The WAL
+# is copied back into the database (a checkpoint, with its fsync) every 10,000 pages
+# (~40 MB) rather than SQLite's 1,000: pages written again meanwhile (indexes, the job
+# queue) are copied once, and a burst of mail spends less time committing.
 SQLITE_INIT = (
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
+    "PRAGMA wal_autocheckpoint=10000;"
     "PRAGMA foreign_keys=ON;"
     "PRAGMA busy_timeout=5000;"
     "PRAGMA cache_size=-32000;"

@@ -91,3 +91,16 @@ def test_a_bad_port_is_an_env_error_naming_the_variable():
 def test_other_schemes_are_refused(url):
     with pytest.raises(EnvError, match="unsupported scheme"):
         parse_database_url(url)
+
+
+def test_a_new_sqlite_connection_gets_wal_and_the_larger_checkpoint_interval(tmp_path):
+    import sqlite3
+
+    conn = sqlite3.connect(tmp_path / "db.sqlite3")
+    try:
+        conn.executescript(SQLITE_INIT)
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 10000
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    finally:
+        conn.close()
