@@ -148,8 +148,10 @@ def _load_clock(ticket: Ticket) -> SlaClock | None:
 
 def _state(clock: SlaClock) -> tuple:
     """The clock's stored values but its timestamp: whether a save would change it
-    (lists copied, so a change made in place still shows)."""
-    return tuple(deepcopy(getattr(clock, name)) for name in _CLOCK_FIELDS)
+    (lists copied, so a change made in place still shows; the rest, dates and ids, are
+    immutable and deepcopy of a datetime is not free)."""
+    values = (getattr(clock, name) for name in _CLOCK_FIELDS)
+    return tuple(deepcopy(v) if isinstance(v, list | dict) else v for v in values)
 
 
 _CLOCK_FIELDS = tuple(
