@@ -6,12 +6,22 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "soporte.settings")
 
 app = Celery("soporte")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+def _settle(**kwargs) -> None:
+    """Each worker process, once started, as `soporte worker` and the web workers do."""
+    from soporte.lib.startup import settle
+
+    settle()
+
 
 # Every periodic job and its interval in seconds, in one place: celery beat runs them with
 # a broker, `soporte worker` without one.
