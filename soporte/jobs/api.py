@@ -18,7 +18,9 @@ router = Router(tags=["jobs"])
 class JobOut(Schema):
     id: int
     name: str
+    # A bundle records many runs of a batched job: args holds each run's argument list.
     args: list
+    bundle: bool
     status: JobStatus
     attempts: int
     run_after: datetime

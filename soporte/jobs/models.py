@@ -15,9 +15,20 @@ class JobStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class JobQuerySet(models.QuerySet):
+    def runs(self) -> list[list]:
+        """The argument lists of the runs these rows record, a bundle's each (one query):
+        what to count or read instead of rows, as a bundle records many runs."""
+        rows = self.order_by("pk").values_list("args", "bundle")
+        return [run for args, bundle in rows for run in (args if bundle else [args])]
+
+
 class Job(models.Model):
     name = models.CharField(_("job"), max_length=100)
     args = models.JSONField(_("arguments"), default=list)
+    # Runs of a batched job recorded together (queue.flush_jobs): args holds one argument
+    # list per run, all run in one call of the job's function.
+    bundle = models.BooleanField(_("bundle of runs"), default=False)
     status = models.CharField(
         _("status"), max_length=8, choices=JobStatus.choices, default=JobStatus.QUEUED
     )
@@ -29,10 +40,19 @@ class Job(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
+    objects = JobQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("background job")
         verbose_name_plural = _("background jobs")
         indexes = [models.Index(fields=["status", "run_after"], name="job_due")]
 
     def __str__(self) -> str:
+        if self.bundle:
+            return f"{self.name} ({len(self.args)} runs) #{self.pk}"
         return f"{self.name}{tuple(self.args)!r} #{self.pk}"
+
+    @property
+    def runs(self) -> list[list]:
+        """The argument lists of the runs this row records: one, or a bundle's."""
+        return self.args if self.bundle else [self.args]

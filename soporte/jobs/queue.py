@@ -12,6 +12,8 @@ it depends on settings.JOBS_MODE:
 
 A run claims its row with a conditional UPDATE, so two workers never run a job twice;
 jobs themselves are idempotent, so a worker killed mid-run only means one more run.
+The runs of a batched job recorded in one buffered block share a row, a bundle (fewer
+rows to write, claim and finish); each of its runs keeps its own outcome.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from soporte.lib.db import insert_row
+from soporte.lib.db import insert_row, insert_rows
 
 from . import registry
 from .models import Job, JobStatus
@@ -45,7 +47,8 @@ MAX_BACKOFF = 3600.0
 def enqueue(name: str, *args: Any, delay: float = 0) -> Job:
     """Record a run of job `name` with JSON-serialisable `args`, due after `delay` seconds;
     it runs once the surrounding transaction commits. Inside `buffered_jobs()` the row is
-    only kept in memory (no pk yet) and written with the others when that block ends."""
+    only kept in memory (no pk yet) and written with the others when that block ends (a
+    run of a batched job in a bundle: the Job returned is never written itself)."""
     if registry.get(name) is None:
         raise LookupError(f"No background job is registered as {name!r}.")
     job = Job(name=name, args=list(args), run_after=timezone.now() + timedelta(seconds=delay))
@@ -66,10 +69,11 @@ _buffer: ContextVar[list[tuple[Job, float]] | None] = ContextVar("jobs_buffer", 
 @contextmanager
 def buffered_jobs() -> Iterator[list[tuple[Job, float]]]:
     """Jobs enqueued inside are written in one INSERT when the block ends without an
-    error (a batch of work in one transaction: many rows, one statement); identical runs
-    (same name and arguments, no delay) are recorded once, as jobs are idempotent. The
-    caller may drop the tail of the yielded list when the work that queued it is rolled
-    back (a savepoint). Must run inside the transaction whose change calls for them."""
+    error (a batch of work in one transaction: many rows, one statement); the runs of a
+    batched kind due now share one row (a bundle), and identical runs (same name and
+    arguments, no delay) are recorded once, as jobs are idempotent. The caller may drop
+    the tail of the yielded list when the work that queued it is rolled back (a
+    savepoint). Must run inside the transaction whose change calls for them."""
     buffer: list[tuple[Job, float]] = []
     token = _buffer.set(buffer)
     try:
@@ -79,19 +83,69 @@ def buffered_jobs() -> Iterator[list[tuple[Job, float]]]:
     flush_jobs(buffer)
 
 
+# At most this many runs in one bundle (more if the kind asks for larger batches), so
+# that a bundle stays a batch one call of its function handles well.
+BUNDLE_RUNS = 50
+
+
 def flush_jobs(jobs: list[tuple[Job, float]]) -> None:
-    """Write buffered jobs (duplicates once) and dispatch each after the commit."""
-    unique: dict[Any, tuple[Job, float]] = {}
-    for job, delay in jobs:
-        key = (job.name, json.dumps(job.args, sort_keys=True)) if not delay else id(job)
-        unique.setdefault(key, (job, delay))
-    if not unique:
+    """Write buffered jobs in one statement and dispatch each row after the commit."""
+    rows = _bundled(jobs)
+    if not rows:
         return
-    Job.objects.bulk_create([job for job, _delay in unique.values()])
+    insert_rows([job for job, _delay in rows])
     if settings.JOBS_MODE == "worker":
         return  # the worker polls for due rows: nothing to hand over
-    for job, delay in unique.values():
+    for job, delay in rows:
         transaction.on_commit(partial(dispatch, job.pk, delay))
+
+
+def _bundled(jobs: list[tuple[Job, float]]) -> list[tuple[Job, float]]:
+    """The rows to write for buffered jobs: identical runs due now once; the runs of a
+    batched kind due now in bundles (rows whose args are the runs' argument lists),
+    where its first run was recorded."""
+    rows: dict[tuple, tuple[Job, float]] = {}  # in the order recorded
+    seen: set[tuple[str, str]] = set()
+    batched: dict[str, list[list]] = {}  # kind -> its runs due now
+    for job, delay in jobs:
+        if delay:
+            rows["delayed", id(job)] = (job, delay)
+            continue
+        run = (job.name, json.dumps(job.args, sort_keys=True))
+        if run in seen:
+            continue
+        seen.add(run)
+        kind = registry.get(job.name)
+        if kind is None or not kind.batched:
+            rows["run", run] = (job, delay)
+        elif job.name in batched:
+            batched[job.name].append(job.args)
+        else:
+            rows["batched", job.name] = (job, delay)
+            batched[job.name] = [job.args]
+    written: list[tuple[Job, float]] = []
+    for key, (job, delay) in rows.items():
+        if key[0] == "batched":
+            written += [(bundle, 0.0) for bundle in _bundles(job, batched[job.name])]
+        else:
+            written.append((job, delay))
+    return written
+
+
+def _bundles(first: Job, runs: list[list]) -> list[Job]:
+    """The rows for a batched kind's runs (`first` the first of them): a bundle each of
+    up to BUNDLE_RUNS runs (or the kind's batch_size); a lone run a row of its own."""
+    if len(runs) == 1:
+        return [first]
+    kind = registry.get(first.name)
+    size = max(kind.batch_size if kind else 0, BUNDLE_RUNS)
+    rows = []
+    for start in range(0, len(runs), size):
+        chunk = runs[start : start + size]
+        bundle = len(chunk) > 1
+        args = chunk if bundle else chunk[0]
+        rows.append(Job(name=first.name, args=args, bundle=bundle, run_after=first.run_after))
+    return rows
 
 
 def dispatch(job_id: int, delay: float = 0) -> None:
@@ -120,9 +174,12 @@ def run_job(job_id: int, *, due_only: bool = True) -> str:
     (not queued or not due, or claimed by another worker first).
 
     1. Claim: queued -> running with attempts + 1, only if nobody claimed it meanwhile.
-    2. Run the function outside any transaction (it makes its own).
+    2. Run the function outside any transaction (it makes its own); a bundle's runs in
+       one call.
     3. Record the outcome; an error in `retry_on` with attempts left queues it again
-       after an exponential, jittered backoff; anything else fails it for an admin to see.
+       after an exponential, jittered backoff; anything else fails it for an admin to
+       see. A bundle is done once its runs ran: a run that failed becomes a row of its
+       own, queued again or failed (see _split_off).
     """
     job = _claim(job_id, due_only)
     if job is None:
@@ -149,40 +206,118 @@ def _execute(job: Job) -> str:
     kind = _runnable(job)
     if kind is None:
         return "failed"
+    [outcome] = _run_rows(kind, [job])
+    return outcome
+
+
+def _run_rows(kind: registry.JobKind, rows: list[Job]) -> list[str]:
+    """Run claimed rows of one kind, all their runs in one call if the kind is batched;
+    each row's outcome: "done" (left for the caller to record), or "retry" or "failed"
+    (recorded here)."""
+    errors = iter(_run_all(kind, [args for row in rows for args in row.runs]))
+    return [_settle(row, kind, [next(errors) for _run in row.runs]) for row in rows]
+
+
+def _run_all(kind: registry.JobKind, calls: list[list]) -> list[Exception | None]:
+    """Each run's error (None: it went well). A batched kind's runs go in one call, which
+    may answer a run with the error it should retry on; should the call fail, each run
+    goes alone, with its own outcome."""
+    if kind.batched and len(calls) > 1:
+        try:
+            answers = kind.func(calls) or [None] * len(calls)
+        except Exception:  # noqa: BLE001 - each runs alone next, recording its own error
+            log.warning(
+                "A batch of %s %s runs failed; running them one by one", len(calls), kind.name
+            )
+        else:
+            return [
+                answer if isinstance(answer, Exception) else None
+                for _args, answer in zip(calls, answers, strict=True)
+            ]
+    return [_run_alone(kind, args) for args in calls]
+
+
+def _run_alone(kind: registry.JobKind, args: list) -> Exception | None:
     try:
-        kind(*job.args)
+        kind(*args)
     except Exception as error:  # noqa: BLE001 - recorded on the row, never lost
-        return _failed(job, kind, error)
-    return "done"
+        return error
+    return None
+
+
+def _settle(job: Job, kind: registry.JobKind, errors: list[Exception | None]) -> str:
+    """Record what went wrong in a row's runs; "done" when nothing did, or when the row
+    is a bundle (its failed runs carry on as rows of their own)."""
+    failed = [
+        (args, error) for args, error in zip(job.runs, errors, strict=True) if error is not None
+    ]
+    if not failed:
+        return "done"
+    if job.bundle:
+        _split_off(job, kind, failed)
+        return "done"
+    return _failed(job, kind, failed[0][1])
 
 
 def _failed(job: Job, kind: registry.JobKind, error: Exception) -> str:
     """An error in `retry_on` with attempts left queues the job again after an
     exponential, jittered backoff; anything else fails it for an admin to see."""
-    described = _describe(error)
-    if isinstance(error, kind.retry_on) and job.attempts < kind.max_attempts:
-        wait = min(kind.backoff * 2 ** (job.attempts - 1), MAX_BACKOFF)
-        wait *= random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
-        log.warning("Job %s failed (attempt %s), retrying: %s", job, job.attempts, error)
-        _requeue(job, wait, described)
-        return "retry"
-    log.exception("Job %s failed for good after %s attempts", job, job.attempts, exc_info=error)
-    _finish(job, JobStatus.FAILED, error=described)
-    return "failed"
+    wait = _retry_wait(kind, job.attempts, error)
+    if wait is None:
+        log.exception("Job %s failed for good after %s attempts", job, job.attempts, exc_info=error)
+        _finish(job, JobStatus.FAILED, error=_describe(error))
+        return "failed"
+    log.warning("Job %s failed (attempt %s), retrying: %s", job, job.attempts, error)
+    _requeue(job, wait, _describe(error))
+    return "retry"
+
+
+def _retry_wait(kind: registry.JobKind, attempts: int, error: Exception) -> float | None:
+    """Seconds to wait before another attempt after `error` ended attempt `attempts`; None
+    when there is none (an error not in `retry_on`, or no attempts left)."""
+    if not isinstance(error, kind.retry_on) or attempts >= kind.max_attempts:
+        return None
+    wait = min(kind.backoff * 2 ** (attempts - 1), MAX_BACKOFF)
+    return wait * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
+
+
+def _split_off(bundle: Job, kind: registry.JobKind, failed: list[tuple[list, Exception]]) -> None:
+    """A bundle's failed runs become rows of their own, with the bundle's attempts: queued
+    again after a backoff while attempts are left, else failed for an admin to see (and
+    run again). The bundle itself is done: its other runs are."""
+    now = timezone.now()
+    split: list[tuple[Job, float | None]] = []
+    for args, error in failed:
+        wait = _retry_wait(kind, bundle.attempts, error)
+        job = Job(name=bundle.name, args=args, attempts=bundle.attempts, run_after=now)
+        job.last_error = _describe(error)
+        if wait is None:
+            log.exception("Job %s run %r failed for good", bundle, args, exc_info=error)
+            job.status, job.finished_at = JobStatus.FAILED, now
+        else:
+            log.warning("Job %s run %r failed, retrying alone: %s", bundle, args, error)
+            job.run_after = now + timedelta(seconds=wait)
+        split.append((job, wait))
+    insert_rows([job for job, _wait in split])
+    if settings.JOBS_MODE == "worker":
+        return
+    for job, wait in split:
+        if wait is not None:
+            transaction.on_commit(partial(dispatch, job.pk, wait))
 
 
 # Claim and read in one statement (SQLite >= 3.35 and PostgreSQL both have RETURNING).
 # The claim lasts CLAIM_SECONDS; a job that may run longer says so in its `timeout`.
 CLAIM_SQL = (
     "UPDATE jobs_job SET status = %s, attempts = attempts + 1, locked_until = %s "
-    "WHERE id = %s AND status = %s{due} RETURNING name, args, attempts"
+    "WHERE id = %s AND status = %s{due} RETURNING name, args, attempts, bundle"
 )
 CLAIM_SECONDS = 600.0
 
 
 def _claim(job_id: int, due_only: bool) -> Job | None:
     """queued -> running with one more attempt, if nobody claimed it first; the claimed
-    job (name, args, attempts) or None."""
+    job (name, args, attempts, bundle) or None."""
     now = timezone.now()
     params: list[Any] = [JobStatus.RUNNING, now + timedelta(seconds=CLAIM_SECONDS), job_id]
     params.append(JobStatus.QUEUED)
@@ -194,14 +329,25 @@ def _claim(job_id: int, due_only: bool) -> Job | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    name, args, attempts = row
-    if isinstance(args, str):  # SQLite hands JSON back as text
-        args = json.loads(args)
-    job = Job(pk=job_id, name=name, args=args, attempts=attempts, status=JobStatus.RUNNING)
-    kind = registry.get(name)
+    job = _claimed(job_id, *row)
+    kind = registry.get(job.name)
     if kind is not None and kind.timeout != CLAIM_SECONDS:
         Job.objects.filter(pk=job_id).update(locked_until=now + timedelta(seconds=kind.timeout))
     return job
+
+
+def _claimed(job_id: int, name: str, args: Any, attempts: int, bundle: Any) -> Job:
+    """The Job a claim's RETURNING row describes."""
+    if isinstance(args, str):  # SQLite hands JSON back as text
+        args = json.loads(args)
+    return Job(
+        pk=job_id,
+        name=name,
+        args=args,
+        attempts=attempts,
+        bundle=bool(bundle),  # SQLite: 0 or 1
+        status=JobStatus.RUNNING,
+    )
 
 
 def _requeue(job: Job, wait: float, error: str) -> None:
@@ -226,34 +372,49 @@ def _describe(error: BaseException) -> str:
 
 
 def run_due(limit: int = 50) -> int:
-    """Run the jobs that are due, oldest first; how many ran (done, retried or failed).
-    (Jobs lost with a dead worker come back through the periodic jobs.sweep.)"""
+    """Run the jobs that are due, oldest first, up to about `limit` runs; how many ran
+    (done, retried or failed). (Jobs lost with a dead worker come back through the
+    periodic jobs.sweep.)"""
     return run_batch(limit)
 
 
-# Claim a batch in one statement: pick the oldest queued jobs, claim those still queued.
-# On PostgreSQL the pick is a materialized CTE (an IN subquery with LIMIT may be run
-# again, claiming more) that skips rows another worker is claiming right now.
+# Claim a batch in one statement: pick the oldest queued rows until they hold `limit`
+# runs (a bundle counts its runs; the last row picked may go beyond), claim those still
+# queued. The runs before each row are a running sum over at most `limit` rows.
+# On SQLite, "+status" keeps the claim from walking the job_due index through every
+# queued row to find the few picked (it finds them by id). On PostgreSQL the pick is a
+# materialized CTE (an IN subquery with LIMIT may be run again, claiming more) that
+# skips rows another worker is claiming right now.
 BATCH_CLAIM_SQL = (
     "UPDATE jobs_job SET status = %s, attempts = attempts + 1, locked_until = %s "
-    "WHERE status = %s AND id IN (SELECT id FROM jobs_job WHERE status = %s{filters} "
-    "ORDER BY run_after, id LIMIT %s) RETURNING id, name, args, attempts"
+    "WHERE +status = %s AND id IN (SELECT id FROM ("
+    "SELECT id, SUM(runs) OVER (ORDER BY run_after, id) - runs AS before FROM ("
+    "SELECT id, run_after, CASE WHEN bundle THEN json_array_length(args) ELSE 1 END AS runs "
+    "FROM jobs_job WHERE status = %s{filters} ORDER BY run_after, id LIMIT %s)"
+    ") WHERE before < %s) RETURNING id, name, args, attempts, bundle"
 )
 BATCH_CLAIM_SQL_POSTGRES = (
-    "WITH picked AS MATERIALIZED (SELECT id FROM jobs_job WHERE status = %s{filters} "
-    "ORDER BY run_after, id LIMIT %s FOR UPDATE SKIP LOCKED) "
+    "WITH picked AS MATERIALIZED (SELECT id, run_after, "
+    "CASE WHEN bundle THEN jsonb_array_length(args) ELSE 1 END AS runs "
+    "FROM jobs_job WHERE status = %s{filters} "
+    "ORDER BY run_after, id LIMIT %s FOR UPDATE SKIP LOCKED), "
+    "counted AS (SELECT id, SUM(runs) OVER (ORDER BY run_after, id) - runs AS before "
+    "FROM picked) "
     "UPDATE jobs_job SET status = %s, attempts = attempts + 1, locked_until = %s "
-    "FROM picked WHERE jobs_job.id = picked.id AND jobs_job.status = %s "
-    "RETURNING jobs_job.id, jobs_job.name, jobs_job.args, jobs_job.attempts"
+    "FROM counted WHERE jobs_job.id = counted.id AND counted.before < %s "
+    "AND jobs_job.status = %s RETURNING jobs_job.id, jobs_job.name, jobs_job.args, "
+    "jobs_job.attempts, jobs_job.bundle"
 )
 
 
 def run_batch(limit: int = 50, *, due_only: bool = True, names: Sequence[str] = ()) -> int:
-    """Claim up to `limit` queued jobs (due ones, of these `names` if given) in one
-    statement and run them, oldest first; how many ran (done, retried or failed).
+    """Claim queued jobs holding about `limit` runs (due ones, of these `names` if given)
+    in one statement and run them, oldest first; how many runs ran (done, retried or
+    failed).
 
-    1. The jobs of a batched kind run together, in one call, where the first of them
-       stands; should that call fail, each runs on its own, with its own outcome.
+    1. The runs of a batched kind run together, in one call, where the first of them
+       stands (a bundle's runs among them); should that call fail, each runs on its own,
+       with its own outcome.
     2. Jobs not started when half a claim's time has passed are handed back, queued as
        they were, so that a slow batch never outlives its claims.
     3. Done jobs are recorded in one statement at the end; a worker killed before it
@@ -275,10 +436,11 @@ def run_batch(limit: int = 50, *, due_only: bool = True, names: Sequence[str] = 
                 group = [job, *(j for j in claimed if j.name == job.name)]
                 group = [j for j in group if j.attempts <= kind.max_attempts]
                 claimed = [j for j in claimed if not any(j is g for g in group)]
-                ran += len(group)
-                done += _run_together(kind, group)
+                ran += sum(len(j.runs) for j in group)
+                outcomes = _run_rows(kind, group)
+                done += [j for j, outcome in zip(group, outcomes, strict=True) if outcome == "done"]
                 continue
-            ran += 1
+            ran += len(job.runs)
             if _execute(job) == "done":
                 done.append(job)
     finally:
@@ -291,32 +453,13 @@ def _claim_more(claimed: list[Job], due_only: bool) -> list[Job]:
     (JobKind.batch_size), so that their fixed cost is shared by more runs."""
     counts: dict[str, int] = {}
     for job in claimed:
-        counts[job.name] = counts.get(job.name, 0) + 1
+        counts[job.name] = counts.get(job.name, 0) + len(job.runs)
     more: list[Job] = []
     for name, count in counts.items():
         kind = registry.get(name)
         if kind is not None and kind.batched and kind.batch_size > count:
             more += _claim_batch(kind.batch_size - count, due_only, [name])
     return more
-
-
-def _run_together(kind: registry.JobKind, group: list[Job]) -> list[Job]:
-    """Run a batched kind's jobs in one call; the done ones. A run the call answers with
-    an error is retried or failed as if it had raised it alone."""
-    if len(group) > 1:
-        try:
-            outcomes = kind.func([job.args for job in group]) or [None] * len(group)
-        except Exception:  # noqa: BLE001 - each runs alone next, recording its own error
-            log.warning("A batch of %s %s jobs failed; running them one by one", len(group), kind)
-        else:
-            done = []
-            for job, outcome in zip(group, outcomes, strict=True):
-                if isinstance(outcome, Exception):
-                    _failed(job, kind, outcome)
-                else:
-                    done.append(job)
-            return done
-    return [job for job in group if _execute(job) == "done"]
 
 
 def _claim_batch(limit: int, due_only: bool, names: Sequence[str]) -> list[Job]:
@@ -333,22 +476,19 @@ def _claim_batch(limit: int, due_only: bool, names: Sequence[str]) -> list[Job]:
     pick.append(limit)
     if connection.vendor == "postgresql":
         sql = BATCH_CLAIM_SQL_POSTGRES.format(filters=filters)
-        params = [*pick, *claim, JobStatus.QUEUED]
+        params = [*pick, *claim, limit, JobStatus.QUEUED]
     else:
         sql = BATCH_CLAIM_SQL.format(filters=filters)
-        params = [*claim, JobStatus.QUEUED, *pick]
+        params = [*claim, JobStatus.QUEUED, *pick, limit]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     jobs = []
     longer: dict[float, list[int]] = {}
-    for job_id, name, args, attempts in sorted(rows):
-        if isinstance(args, str):  # SQLite hands JSON back as text
-            args = json.loads(args)
-        jobs.append(
-            Job(pk=job_id, name=name, args=args, attempts=attempts, status=JobStatus.RUNNING)
-        )
-        kind = registry.get(name)
+    for job_id, *row in sorted(rows):
+        job = _claimed(job_id, *row)
+        jobs.append(job)
+        kind = registry.get(job.name)
         if kind is not None and kind.timeout != CLAIM_SECONDS:
             longer.setdefault(kind.timeout, []).append(job_id)
     for timeout, ids in longer.items():
@@ -364,16 +504,24 @@ def _release(jobs: list[Job]) -> None:
         )
 
 
+# Done jobs of one attempt count, those still claimed by that attempt: a prepared
+# statement, as the worker writes one after each batch.
+FINISH_DONE_SQL = (
+    "UPDATE jobs_job SET status = %s, finished_at = %s, locked_until = NULL, last_error = '' "
+    "WHERE status = %s AND attempts = %s AND id IN ({ids})"
+)
+
+
 def _finish_done(jobs: list[Job]) -> None:
     """Record jobs done: one statement per attempt count (nearly always one)."""
     by_attempts: dict[int, list[int]] = {}
     for job in jobs:
         by_attempts.setdefault(job.attempts, []).append(job.pk)
-    now = timezone.now()
-    for attempts, ids in by_attempts.items():
-        Job.objects.filter(pk__in=ids, attempts=attempts, status=JobStatus.RUNNING).update(
-            status=JobStatus.DONE, finished_at=now, locked_until=None, last_error=""
-        )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        for attempts, ids in by_attempts.items():
+            sql = FINISH_DONE_SQL.format(ids=", ".join(["%s"] * len(ids)))
+            cursor.execute(sql, [JobStatus.DONE, now, JobStatus.RUNNING, attempts, *ids])
 
 
 def requeue_lost() -> int:

@@ -12,9 +12,6 @@ from django.db.models import Field, Model
 
 M = TypeVar("M", bound=Model)
 
-# (model, database alias) -> the INSERT statement, its fields, and whether it returns the id
-_INSERTS: dict[tuple[type[Model], str], tuple[str, list[Any], bool]] = {}
-
 
 def insert_row(obj: M) -> M:
     """Write a new row as save(force_insert=True) does (auto_now fields, defaults, the id
@@ -27,35 +24,84 @@ def insert_row(obj: M) -> M:
     connection = connections[alias]
     meta = model._meta
     auto = meta.auto_field if obj.pk is None else None
-    key = (model, alias)
-    if key not in _INSERTS:
-        fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
-        qn = connection.ops.quote_name
-        columns = ", ".join(qn(cast(str, f.column)) for f in fields)
-        # Names from the model's own metadata, quoted; values are parameters.
-        sql = (
-            f"INSERT INTO {qn(meta.db_table)} ({columns}) "  # noqa: S608
-            f"VALUES ({', '.join(['%s'] * len(fields))})"
-        )
-        returning = False
-        if meta.auto_field is not None and connection.features.can_return_columns_from_insert:
-            returning = True
-            sql += f" RETURNING {qn(cast(str, meta.auto_field.column))}"
-        _INSERTS[key] = (sql, fields, returning)
-    sql, fields, returning = _INSERTS[key]
     if auto is None and meta.auto_field is not None:
         # An id chosen by the caller: the ORM's way (rare).
         obj.save(force_insert=True, using=alias)
         return obj
+    prefix, row, returning, fields = _insert_statement(model, alias)
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(prefix + row + returning, params)
         if auto is not None:
             pk = cursor.fetchone()[0] if returning else cursor.lastrowid
             setattr(obj, auto.attname, pk)
+    _mark_saved(obj, alias)
+    return obj
+
+
+def insert_rows(objs: Sequence[M]) -> list[M]:
+    """Write new rows of one model as insert_row does, ids included, in multi-row INSERTs
+    (as many rows each as the database takes parameters) instead of bulk_create's
+    compiler. A database that cannot return the ids of a multi-row INSERT (neither
+    PostgreSQL nor SQLite >= 3.35) gets one insert_row each. Sends no signal."""
+    if not objs:
+        return []
+    model = type(objs[0])
+    alias = router.db_for_write(model, instance=objs[0])
+    connection = connections[alias]
+    auto = model._meta.auto_field
+    if auto is not None and any(obj.pk is not None for obj in objs):
+        raise ValueError("insert_rows() writes new rows: their ids are the database's.")
+    prefix, row, returning, fields = _insert_statement(model, alias)
+    if auto is not None and not (
+        returning and connection.features.can_return_rows_from_bulk_insert
+    ):
+        return [insert_row(obj) for obj in objs]
+    size = max(1, connection.ops.bulk_batch_size(fields, objs))
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), size):
+            chunk = objs[start : start + size]
+            params = [
+                f.get_db_prep_save(f.pre_save(obj, True), connection)
+                for obj in chunk
+                for f in fields
+            ]
+            cursor.execute(prefix + ", ".join([row] * len(chunk)) + returning, params)
+            if auto is not None:
+                for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
+                    setattr(obj, auto.attname, pk)
+    for obj in objs:
+        _mark_saved(obj, alias)
+    return list(objs)
+
+
+# (model, database alias) -> the INSERT's parts: up to VALUES, one row's placeholders,
+# the RETURNING clause ("" when the database cannot return the id), and its fields
+_INSERTS: dict[tuple[type[Model], str], tuple[str, str, str, list[Any]]] = {}
+
+
+def _insert_statement(model: type[Model], alias: str) -> tuple[str, str, str, list[Any]]:
+    """The parts of the prepared INSERT of `model`'s rows (built once per process)."""
+    key = (model, alias)
+    if key not in _INSERTS:
+        connection = connections[alias]
+        meta = model._meta
+        fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
+        qn = connection.ops.quote_name
+        columns = ", ".join(qn(cast(str, f.column)) for f in fields)
+        # Names from the model's own metadata, quoted; values are parameters.
+        prefix = f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES "  # noqa: S608
+        row = f"({', '.join(['%s'] * len(fields))})"
+        returning = ""
+        if meta.auto_field is not None and connection.features.can_return_columns_from_insert:
+            returning = f" RETURNING {qn(cast(str, meta.auto_field.column))}"
+        _INSERTS[key] = (prefix, row, returning, fields)
+    return _INSERTS[key]
+
+
+def _mark_saved(obj: Model, alias: str) -> None:
     obj._state.adding = False
     obj._state.db = alias
-    return obj
 
 
 # (model, database alias, fields set, columns incremented, columns checked) -> the UPDATE
