@@ -391,6 +391,11 @@ def bench_mail(paths: list[Path]) -> dict:
     settings.MAIL_SENDER_LIMIT_PER_HOUR = 1_000_000
     # Jobs are rows this process runs, not messages for a broker: nothing leaves it.
     settings.JOBS_MODE = "worker"
+    # What `soporte worker` does once started (soporte/lib/startup.py: its pages and jobs
+    # loaded, then what start-up made frozen out of the garbage collector's walks).
+    from soporte.lib.startup import settle
+
+    settle()
     from mailcorpus import generate
 
     # Warm-up: first-use costs (imports, templates, statement caches) are not the steady

@@ -57,8 +57,9 @@ def enqueue(name: str, *args: Any, delay: float = 0) -> Job:
         buffer.append((job, delay))
         return job
     insert_row(job)  # nobody listens to a job's save: the cheap statement
-    job_id = job.pk
-    transaction.on_commit(lambda: dispatch(job_id, delay))
+    if settings.JOBS_MODE != "worker":  # a worker polls for due rows: nothing to hand over
+        job_id = job.pk
+        transaction.on_commit(lambda: dispatch(job_id, delay))
     return job
 
 

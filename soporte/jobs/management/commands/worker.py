@@ -28,7 +28,9 @@ class Command(BaseCommand):
             app.start(["worker", "--loglevel", "INFO"])
             return
         from soporte.celery import PERIODIC
+        from soporte.lib.startup import settle
 
+        settle()  # a long-lived process: what start-up made is set aside from collections
         worker = Worker({} if no_periodic else PERIODIC)
         signal.signal(signal.SIGTERM, lambda *_: worker.stop())
         signal.signal(signal.SIGINT, lambda *_: worker.stop())
