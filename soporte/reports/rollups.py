@@ -34,6 +34,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from soporte.accounts.models import STAFF_ROLES
+from soporte.lib.db import insert_rows
 from soporte.sla.calendar import ALWAYS, Calendar, business_seconds
 from soporte.sla.clock import engine_calendar
 from soporte.sla.models import BusinessCalendar, SlaClock, SlaPolicy
@@ -493,7 +494,7 @@ def refresh_tickets(
                         ticket_id=pk, rows=to_rows(new), signature=signature(opened[pk])
                     )
                 )
-            TicketContribution.objects.bulk_create(fresh)
+            insert_rows(fresh)
         if full:
             _refresh_fully(sorted(full), total)
         add_to_rollups({key: values for key, values in total.items() if any(values.values())})
@@ -527,7 +528,7 @@ def _refresh_fully(ids: list[int], total: Contribution) -> None:
         elif old != new or row.signature != sig:
             row.rows, row.signature, row.updated_at = to_rows(new), sig, now
             changed.append(row)
-    TicketContribution.objects.bulk_create(created)
+    insert_rows(created)
     TicketContribution.objects.bulk_update(changed, ["rows", "signature", "updated_at"])
 
 

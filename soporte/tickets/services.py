@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from soporte.accounts import policy
 from soporte.accounts.models import Team, Tier, User
-from soporte.lib.db import insert_row, update_row
+from soporte.lib.db import insert_row, insert_rows, update_row
 from soporte.lib.errors import (
     Conflict,
     InvalidInput,
@@ -190,7 +190,7 @@ class _Change:
         if len(self.events) == 1:
             insert_row(self.events[0])  # most changes: one event, one cheap statement
         else:
-            TicketEvent.objects.bulk_create(self.events)
+            insert_rows(self.events)
         ticket_id = self.ticket.pk
         kinds = [event.kind for event in self.events]
         actor_id = self.actor.pk if self.actor else None
@@ -686,14 +686,16 @@ def log_events(
     own event, by ticket id (e.g. which ticket it duplicates)."""
     context = current_event_context()
     each = each or {}
-    events = TicketEvent.objects.bulk_create(
-        TicketEvent(
-            ticket=ticket,
-            actor=acting_user,
-            kind=kind,
-            data={**context, **data, **each.get(ticket.pk, {})},
-        )
-        for ticket in tickets
+    events = insert_rows(
+        [
+            TicketEvent(
+                ticket=ticket,
+                actor=acting_user,
+                kind=kind,
+                data={**context, **data, **each.get(ticket.pk, {})},
+            )
+            for ticket in tickets
+        ]
     )
     actor_id = acting_user.pk if acting_user else None
     with batch_of_changes():
