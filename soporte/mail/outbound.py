@@ -614,12 +614,15 @@ def threads_of(outbounds: Iterable[OutboundMail]) -> dict[int, list[str]]:
     )
     # At the same instant, what was received comes first.
     entries = sorted(received.union(sent, all=True), key=lambda row: (row[1], row[2], row[5]))
+    by_ticket: dict[int | None, list[tuple]] = {}  # each mail walks its own ticket's only
+    for entry in entries:
+        by_ticket.setdefault(entry[0], []).append(entry)
     threads = {}
     for outbound in outbounds:
         sibling_prefix = outbound.dedupe_key.rsplit(":", 1)[0] + ":"
         ids: list[str] = []
-        for ticket_id, _when, was_sent, pk, key, mail_id in entries:
-            if ticket_id != outbound.ticket_id or not mail_id or mail_id in ids:
+        for _ticket_id, _when, was_sent, pk, key, mail_id in by_ticket.get(outbound.ticket_id, []):
+            if not mail_id or mail_id in ids:
                 continue
             if was_sent and (pk >= outbound.pk or key.startswith(sibling_prefix)):
                 continue
@@ -711,14 +714,19 @@ def deliver_many(outbound_ids: list[int], *, max_attempts: int) -> list[str | OS
 
     1. Claim: a mail's attempts go from n to n + 1 only while it is still pending with
        n attempts, so a duplicate or stale run never sends (one statement per n).
-    2. Send each; mark it sent right after the server took it.
+    2. Send each; mark it sent right after the server took it (marking the batch's at
+       its end saved a commit per mail, but a worker killed meanwhile would send them
+       all again: "nothing sent twice" weighs more).
     3. On an error, store it; a permanent refusal (5xx) or attempt number
        ``max_attempts`` marks the mail failed, which the ticket shows (failed_mail).
     """
-    loaded = OutboundMail.objects.select_related(
-        "ticket", "ticket__requester", "message", "message__author"
-    ).filter(pk__in=outbound_ids, status=OutboundStatus.PENDING)
-    claimed = _claim_mail(list(loaded))
+    loaded = list(
+        OutboundMail.objects.select_related("ticket", "ticket__requester")
+        .filter(pk__in=outbound_ids, status=OutboundStatus.PENDING)
+        .order_by()
+    )
+    _load_replies(loaded)
+    claimed = _claim_mail(loaded)
     threads = threads_of(claimed.values())
     outcomes: list[str | OSError] = []
     connection = None
@@ -759,6 +767,20 @@ def deliver_many(outbound_ids: list[int], *, max_attempts: int) -> list[str | OS
     finally:
         _drop(connection)
     return outcomes
+
+
+def _load_replies(outbounds: list[OutboundMail]) -> None:
+    """The replies these mails carry, with their authors, in one query when some carry
+    one: most mail carries none (acknowledgements), and joining their tables to every
+    mail cost a sixth of reading the mail."""
+    wanted = {outbound.message_id for outbound in outbounds if outbound.message_id is not None}
+    if not wanted:
+        return
+    found = Message.objects.select_related("author").in_bulk(wanted)
+    for outbound in outbounds:
+        if outbound.message_id is not None:
+            # Gone meanwhile: none, as the join would have found once it was deleted.
+            outbound.message = found.get(outbound.message_id)
 
 
 def _row_of(outbound_id: int, attempt: int) -> QuerySet[OutboundMail]:

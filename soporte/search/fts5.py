@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from .backend import Backend, Hit, Scope
-from .models import Document
 from .text import Query, fts5_match, index_text
 
 # As in migrations/0001_initial.py; 0002 makes the covering index
@@ -89,12 +88,11 @@ class Fts5Backend(Backend):
         super().__init__(connection)
         self._frequency_cache: dict[tuple[str, ...], tuple[int, float, dict[str, int]]] = {}
 
-    def index(self, documents: list[Document]) -> None:
-        ids = [document.pk for document in documents]
-        rows = [
-            (document.pk, index_text(document.title), index_text(document.body))
-            for document in documents
-        ]
+    def index(self, texts: list[tuple[int, str, str]]) -> None:
+        if not texts:
+            return
+        ids = [pk for pk, _title, _body in texts]
+        rows = [(pk, index_text(title), index_text(body)) for pk, title, body in texts]
         placeholders = ", ".join(["%s"] * len(ids))
         with self.connection.cursor() as cursor:
             # A replaced document keeps its id: its old entry goes first.

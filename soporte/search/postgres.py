@@ -53,7 +53,7 @@ _GIN = (
 class PostgresBackend(Backend):
     vendor = "postgresql"
 
-    def index(self, documents: list[Document]) -> None:
+    def index(self, texts: list[tuple[int, str, str]]) -> None:
         """Nothing to do: the vector column is generated from title and body."""
 
     def rebuild_workers(self) -> int:

@@ -105,10 +105,28 @@ class _IndexedWords(dict[str, str]):
 _indexed_words = _IndexedWords()
 
 
+class _IndexedTokens(dict[str, str]):
+    """Whitespace-separated token -> what index_text writes for it. Folding never joins
+    nor splits words across whitespace (case folding and NFKD go character by character,
+    and no whitespace character is part of a word or combines with its neighbours), so a
+    text's entry is its tokens' entries joined: a split and one dict lookup per token,
+    most of them seen before, instead of folding and cutting the whole text again.
+    Bounded like _IndexedWords."""
+
+    def __missing__(self, token: str) -> str:
+        value = " ".join(filter(None, map(_indexed_words.__getitem__, words(token))))
+        if len(self) < 200_000:
+            self[token] = value
+        return value
+
+
+_indexed_tokens = _IndexedTokens()
+
+
 def index_text(text: str) -> str:
     """What the SQLite index stores for a text: the stems of its words, space-separated,
     without stopwords. Searched with the stems of the query's words."""
-    return " ".join(filter(None, map(_indexed_words.__getitem__, words(text))))
+    return " ".join(filter(None, map(_indexed_tokens.__getitem__, text.split())))
 
 
 @dataclass(frozen=True)

@@ -439,6 +439,22 @@ def test_index_documents_replaces_a_document_of_the_same_kind_and_object(opened,
     assert _index_entries() == Document.objects.count()
 
 
+def test_index_documents_gives_each_document_its_id_and_a_replacement_the_same_one(opened):
+    ticket = opened("Teclado", "El teclado no escribe")
+    first, second = (
+        Document(kind=Kind.MESSAGE, object_id=10**9 + n, ticket_id=ticket.pk, body=f"tecla {n}",
+                 updated_at=ticket.updated_at)
+        for n in range(2)
+    )  # fmt: skip
+    search.index_documents([first, second])
+    again = Document(**{**_fields(second), "body": "otra tecla"})
+    search.index_documents([again])
+    assert first.pk != second.pk and again.pk == second.pk
+    stored = Document.objects.get(pk=again.pk)
+    assert (stored.body, stored.updated_at) == ("otra tecla", ticket.updated_at)
+    assert not again._state.adding
+
+
 def _fields(document: Document) -> dict:
     return {
         "kind": document.kind,

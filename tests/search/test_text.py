@@ -8,7 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from soporte.search.text import fold, fts5_match, index_text, parse_query, snippet, stems, words
+from soporte.search.text import (
+    MAX_WORD,
+    STOPWORDS,
+    fold,
+    fts5_match,
+    index_text,
+    parse_query,
+    snippet,
+    stems,
+    words,
+)
 
 
 def matches(query_text: str, document_text: str) -> bool:
@@ -131,3 +141,33 @@ def test_a_snippet_without_hits_is_the_start_of_the_text():
 def test_a_snippet_never_holds_markup_other_than_mark(text, query):
     html = snippet(text, parse_query(query))
     assert "<" not in html.replace("<mark>", "").replace("</mark>", "")
+
+
+def _indexed_word_by_word(text: str) -> str:
+    """index_text as its docstring says: the whole text folded and cut into words, the
+    stems of each word kept unless it is a stopword or overlong."""
+    kept = [word for word in words(text) if len(word) <= MAX_WORD and word not in STOPWORDS]
+    return " ".join(" ".join(stems(word)) for word in kept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Canciones cancio\u0301nes CAFE\u0301 \u0301cafe",  # accents composed, decomposed, stray
+        "ΣΟΦΙΑ σοφιας ΑΣ",  # Greek capital and final sigma
+        "½ x²\u00a0y\u2003z\u3000全角 ＡＢＣ",  # compatibility forms, odd spaces
+        "\ufdfa and \ufb01le",  # ligatures that decompose into several words
+        "foo_bar, baz-qux.\tline\nnext\x1cgroup\x85line\u2028sep",
+        "Straße İstanbul ǅemal",
+        "the a la de " + "x" * 61 + " win10",
+        "",
+    ],
+)
+def test_a_text_is_indexed_as_folding_it_whole_would_index_it(text):
+    assert index_text(text) == _indexed_word_by_word(text)
+
+
+@given(st.text(max_size=300))
+def test_any_text_is_indexed_as_folding_it_whole_would_index_it(text):
+    """index_text works token by token, each whitespace-separated token on its own."""
+    assert index_text(text) == _indexed_word_by_word(text)
