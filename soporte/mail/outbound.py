@@ -38,6 +38,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from soporte.accounts.models import User, users_with_email
+from soporte.lib.db import insert_rows
 from soporte.lib.html import sanitize_html, text_to_html
 from soporte.lib.ttlcache import TtlCache
 from soporte.tickets.models import EventKind, Message, MessageKind, Status, Ticket, TicketEvent
@@ -425,10 +426,8 @@ def write_deferred(deferred: list[_Decided]) -> int:
         return 0
     try:
         with transaction.atomic():
-            OutboundMail.objects.bulk_create(rows)
-            KnownMessageId.objects.bulk_create(
-                [KnownMessageId(mail_id=row.mail_id, ticket=row.ticket) for row in rows]
-            )
+            insert_rows(rows)
+            insert_rows([KnownMessageId(mail_id=row.mail_id, ticket=row.ticket) for row in rows])
     except Exception:  # noqa: BLE001 - each change's mail again, on its own, below
         log.info("Mail of %s changes recorded one change at a time", len(deferred))
     else:
