@@ -366,3 +366,21 @@ def smtp(settings):
     settings.MAIL_DOMAIN = "help.example"
     yield sink
     controller.stop()
+
+
+@pytest.fixture
+def recorded(acme, maria, settings):
+    """Three acknowledgements recorded (the changes committed without running the jobs):
+    the ids of their OutboundMails."""
+    from soporte.jobs import queue
+    from soporte.mail.models import OutboundMail
+    from soporte.tickets import services
+
+    from ..conftest import make_user
+
+    settings.JOBS_MODE = "worker"
+    people = [maria, make_user("marco", organization=acme), make_user("lucia", organization=acme)]
+    for person in people:
+        services.open_ticket(acting_user=person, subject=f"Printer of {person}", body="Jams.")
+    queue.run_batch(50, names=["mail.notify_change"])  # records the mail, not sending it
+    return list(OutboundMail.objects.order_by("pk").values_list("pk", flat=True))

@@ -15,20 +15,7 @@ from soporte.mail.models import OutboundKind, OutboundMail, OutboundStatus
 from soporte.mail.tasks import SEND_ATTEMPTS
 from soporte.tickets import services
 
-from ..conftest import make_user
-
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def recorded(acme, maria, settings):
-    """Three acknowledgements recorded (the changes committed without running the jobs)."""
-    settings.JOBS_MODE = "worker"
-    people = [maria, make_user("marco", organization=acme), make_user("lucia", organization=acme)]
-    for person in people:
-        services.open_ticket(acting_user=person, subject=f"Printer of {person}", body="Jams.")
-    queue.run_batch(50, names=["mail.notify_change"])  # records the mail, not sending it
-    return list(OutboundMail.objects.order_by("pk").values_list("pk", flat=True))
 
 
 def test_a_reply_sent_among_acknowledgements_carries_its_author_and_text(
