@@ -232,9 +232,9 @@ def link_tickets(problem: Problem, tickets: Iterable[Ticket], *, acting_user: Us
             raise InvalidInput(_("Ticket #%(number)s was merged; link the ticket it was merged "
                                  "into.") % {"number": ticket.number})  # fmt: skip
     linked = set(
-        ProblemTicket.objects.filter(problem=problem, ticket__in=given).values_list(
-            "ticket_id", flat=True
-        )
+        ProblemTicket.objects.filter(
+            problem=problem, ticket_id__in=[ticket.pk for ticket in given]
+        ).values_list("ticket_id", flat=True)
     )
     added = [ticket for ticket in given if ticket.pk not in linked]
     if not added:
@@ -242,7 +242,7 @@ def link_tickets(problem: Problem, tickets: Iterable[Ticket], *, acting_user: Us
     try:
         with transaction.atomic():
             ProblemTicket.objects.bulk_create(
-                ProblemTicket(problem=problem, ticket=ticket, linked_by=acting_user)
+                ProblemTicket(problem_id=problem.pk, ticket_id=ticket.pk, linked_by=acting_user)
                 for ticket in added
             )
     except IntegrityError:  # another process linked one meanwhile: each on its own then

@@ -12,20 +12,24 @@ import io
 import math
 import re
 import threading
+import unicodedata
 import warnings
 import weakref
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any, NamedTuple
 
 import joblib
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, TfidfVectorizer
+from sklearn.feature_extraction import FeatureHasher
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
+from sklearn.preprocessing import normalize
 
 LANGUAGES = ("en", "es")
 MAX_TEXT = 4000
@@ -69,20 +73,43 @@ def language_of(preferred: str, text: str) -> str:
 
 # -- similarity (stateless: no training needed) ------------------------------------------
 
-_hashing = HashingVectorizer(
-    n_features=2**18,
-    ngram_range=(1, 2),
-    alternate_sign=False,
-    norm="l2",
-    strip_accents="unicode",
-    lowercase=True,
-    stop_words=sorted(STOP_WORDS),
-)
+HASHED_FEATURES = 2**18
+# Each distinct term hashed once with its count: the sums (of whole counts) are exactly
+# those of HashingVectorizer(n_features=HASHED_FEATURES, ngram_range=(1, 2),
+# alternate_sign=False, norm="l2", strip_accents="unicode", stop_words=STOP_WORDS), whose
+# analyzer and per-occurrence hashing were most of triage's vectorising.
+_hasher = FeatureHasher(n_features=HASHED_FEATURES, input_type="dict", alternate_sign=False)
+# scikit-learn's token pattern r"(?u)\b\w\w+\b": a greedy run of two or more word
+# characters can only start and end at a word boundary, so the words are the same.
+_TOKEN = re.compile(r"\w\w+")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, as scikit-learn's strip_accents="unicode" reads it
+    (NFKD, then every combining mark dropped): the few distinct marks removed with
+    str.replace instead of a test of every character."""
+    text = text.lower()
+    if text.isascii():
+        return text
+    text = unicodedata.normalize("NFKD", text)
+    for mark in [c for c in set(_NON_ASCII.findall(text)) if unicodedata.combining(c)]:
+        text = text.replace(mark, "")
+    return text
+
+
+def terms(text: str) -> Counter[str]:
+    """The folded words that are not stop words and each pair of neighbours among them,
+    counted: what vectors() hashes."""
+    words = [word for word in _TOKEN.findall(fold(text)) if word not in STOP_WORDS]
+    counted = Counter(words)
+    counted.update(map(" ".join, pairwise(words)))
+    return counted
 
 
 def vectors(texts: Sequence[str]) -> sparse.csr_matrix:
     """L2-normalised hashed word and word-pair counts: a dot product is the cosine."""
-    return _hashing.transform(list(texts))
+    return normalize(_hasher.transform(terms(text) for text in texts), norm="l2", copy=False)
 
 
 def similarities(one: sparse.csr_matrix, many: sparse.csr_matrix) -> np.ndarray:
@@ -96,12 +123,48 @@ def cross_similarities(some: sparse.csr_matrix, many: sparse.csr_matrix) -> np.n
     return np.asarray((some @ many.T).todense())
 
 
+# One row of vectors(): its column indices and their values.
+Row = tuple[np.ndarray, np.ndarray]
+
+
+def stack(rows: Sequence[Row]) -> sparse.csr_matrix:
+    """The rows as one matrix, as sparse.vstack of their one-row matrices gives it (for
+    a fraction of its cost)."""
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(indices) for indices, _values in rows], out=indptr[1:])
+    if rows:
+        indices = np.concatenate([indices for indices, _values in rows])
+        values = np.concatenate([values for _indices, values in rows])
+    else:
+        indices, values = np.zeros(0, dtype=np.int32), np.zeros(0)
+    return sparse.csr_matrix((values, indices, indptr), shape=(len(rows), HASHED_FEATURES))
+
+
+def row_similarities(pairs: Sequence[tuple[Row, Sequence[Row]]]) -> list[np.ndarray]:
+    """For each (row, others), the cosine of the row with each of the others: the values
+    cross_similarities gives (the same products, added in the same order: by column),
+    without the products of rows nobody compares."""
+    dense = np.zeros(HASHED_FEATURES)
+    out: list[np.ndarray] = []
+    for (indices, values), others in pairs:
+        if not others:
+            out.append(np.zeros(0))
+            continue
+        dense[indices] = values
+        products = dense[np.concatenate([row[0] for row in others])]
+        products *= np.concatenate([row[1] for row in others])
+        owners = np.repeat(np.arange(len(others)), [len(row[0]) for row in others])
+        out.append(np.bincount(owners, weights=products, minlength=len(others)))
+        dense[indices] = 0.0
+    return out
+
+
 class KeptVectors:
     """The hashed vectors (vectors()) of texts that come back often, by the caller's key
     (a ticket's id), reused while that key's text is the same: the newest tickets are
-    the candidates of most similar-ticket lookups, and hashing 200 candidates' texts
-    was the largest part of a lookup's own CPU. The least recently used beyond `size`
-    are dropped."""
+    the candidates of most similar-ticket lookups, and the storm window of one triage
+    batch is mostly the tickets of the batch before. The least recently used beyond
+    `size` are dropped."""
 
     def __init__(self, size: int):
         self.size = size
@@ -109,34 +172,44 @@ class KeptVectors:
         self._rows: OrderedDict[int, tuple[int, np.ndarray, np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()  # a process may serve lookups on several threads
 
+    def rows(self, items: Sequence[tuple[int, str]]) -> list[Row]:
+        """Each (key, text)'s row of vectors(): those kept reused, the others vectorised
+        in one call, and kept."""
+        return self._rows_with(items, [])[0]
+
     def similarities(self, text: str, others: Sequence[tuple[int, str]]) -> np.ndarray:
         """The cosine of `text`'s hashed vector with each of `others` ((key, text)
         pairs): the same values as similarities(vectors([text]), vectors(texts)). The
         text and the others not kept are vectorised in one call."""
+        found, matrix = self._rows_with(others, [text])
+        if not found or matrix is None:  # (the text was vectorised: never None here)
+            return np.zeros(0)
+        first = matrix.indptr[1]
+        return row_similarities([((matrix.indices[:first], matrix.data[:first]), found)])[0]
+
+    def _rows_with(
+        self, items: Sequence[tuple[int, str]], texts: Sequence[str]
+    ) -> tuple[list[Row], sparse.csr_matrix | None]:
+        """rows(items), and vectors(texts) (None without texts) from the same call."""
         with self._lock:
-            kept = [self._rows.get(key) for key, _other in others]
-        hashes = [hash(other) for _key, other in others]
+            kept = [self._rows.get(key) for key, _text in items]
+        hashes = [hash(text) for _key, text in items]
         missing = [i for i, row in enumerate(kept) if row is None or row[0] != hashes[i]]
-        matrix = vectors([text, *(others[i][1] for i in missing)])
-        indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
-        for j, i in enumerate(missing, start=1):
-            start, end = indptr[j], indptr[j + 1]
-            kept[i] = (hashes[i], indices[start:end].copy(), data[start:end].copy())
+        matrix = None
+        if texts or missing:
+            matrix = vectors([*texts, *(items[i][1] for i in missing)])
+            indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
+            for j, i in enumerate(missing, start=len(texts)):
+                start, end = indptr[j], indptr[j + 1]
+                kept[i] = (hashes[i], indices[start:end].copy(), data[start:end].copy())
         found = [row for row in kept if row is not None]  # every one, now
         with self._lock:
-            for (key, _other), row in zip(others, found, strict=True):
+            for (key, _text), row in zip(items, found, strict=True):
                 self._rows[key] = row
                 self._rows.move_to_end(key)
             while len(self._rows) > self.size:
                 self._rows.popitem(last=False)
-        if not found:
-            return np.zeros(0)
-        query = np.zeros(matrix.shape[1])
-        query[indices[: indptr[1]]] = data[: indptr[1]]
-        products = query[np.concatenate([row[1] for row in found])]
-        products *= np.concatenate([row[2] for row in found])
-        owners = np.repeat(np.arange(len(found)), [len(row[1]) for row in found])
-        return np.bincount(owners, weights=products, minlength=len(found))
+        return [(row[1], row[2]) for row in found], matrix
 
 
 # -- classification ----------------------------------------------------------------------

@@ -12,17 +12,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import islice
 from typing import Any
 
+import numpy as np
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from scipy import sparse
 
 from soporte.accounts import policy
 from soporte.accounts.models import Team, User
@@ -62,6 +64,7 @@ log = logging.getLogger(__name__)
 HISTORY_LIMIT = 50_000  # newest tickets a training reads
 CORRECTION_WEIGHT = 3.0
 STORM_SCAN_LIMIT = 200  # the newest tickets of the storm window compared at most
+STORM_CHUNK = 50  # new tickets whose similarities to their windows are one product
 DUPLICATE_SCAN = 50  # the newest earlier tickets of the same requester compared at most
 OPEN_INCIDENTS_SCAN = 20  # the most recently fed open incidents a new ticket may join
 SIMILAR_WORDS = 3  # a ticket's rarest words, that similar tickets hold (all, or else one)
@@ -537,20 +540,19 @@ def _find_duplicates(
             compared.append((ticket, earlier))
     if not compared:
         return out
-    # Every text the batch compares vectorised in one call, and every ticket's similarity
-    # to each of them in one product (per ticket, both cost several times the arithmetic).
-    keys = list(
-        dict.fromkeys(
-            key for ticket, earlier in compared for key in [(ticket.pk, texts[ticket.pk]), *earlier]
-        )
+    # Every text the batch compares vectorised in one call (per ticket, that cost several
+    # times the arithmetic), then each ticket's similarity to its requester's earlier ones.
+    own = [(ticket.pk, texts[ticket.pk]) for ticket, _earlier in compared]
+    keys = list(dict.fromkeys([*own, *(key for _ticket, earlier in compared for key in earlier)]))
+    vectors = dict(zip(keys, _TRIAGE_VECTORS.rows(keys), strict=True))
+    similar = ml.row_similarities(
+        [
+            (vectors[key], [vectors[other] for other in earlier])
+            for key, (_ticket, earlier) in zip(own, compared, strict=True)
+        ]
     )
-    index = {key: position for position, key in enumerate(keys)}
-    matrix = sparse.vstack(_vectors_for(keys)).tocsr()
-    own = [index[(ticket.pk, texts[ticket.pk])] for ticket, _earlier in compared]
-    similar = ml.cross_similarities(matrix[own], matrix)
     matches: list[tuple[Ticket, int, float]] = []
-    for position, (ticket, earlier) in enumerate(compared):
-        scores = similar[position, [index[key] for key in earlier]]
+    for (ticket, earlier), scores in zip(compared, similar, strict=True):
         best = int(scores.argmax())
         if scores[best] >= config.duplicate_similarity:
             matches.append((ticket, earlier[best][0], float(scores[best])))
@@ -560,29 +562,55 @@ def _find_duplicates(
 
 
 def _flags(found: list[tuple[Ticket, int, float]]) -> dict[int, DuplicateFlag]:
-    """Flag each (ticket, original id, similarity), each in its own savepoint, the
-    changes announced in one batch (receivers' batch work once); the flags written."""
+    """Flag each (ticket, original id, similarity) the ticket has no flag yet, the changes
+    announced in one batch (receivers' batch work once); the flags, old and new. The new
+    ones and their events are written at once; should that fail, each in a savepoint of
+    its own (one ticket's failure leaves the others flagged)."""
     ids = [ticket.pk for ticket, _original, _score in found]
-    flagged = set(
-        DuplicateFlag.objects.filter(ticket_id__in=ids).values_list("ticket_id", flat=True)
-    )
+    out = {flag.ticket_id: flag for flag in DuplicateFlag.objects.filter(ticket_id__in=ids)}
+    new = [row for row in found if row[0].pk not in out]  # the others: a rerun
+    if not new:
+        return out
     numbers = dict(
-        Ticket.objects.filter(pk__in={original for _t, original, _s in found}).values_list(
+        Ticket.objects.filter(pk__in={original for _t, original, _s in new}).values_list(
             "pk", "number"
         )
     )
-    out: dict[int, DuplicateFlag] = {}
     with transaction.atomic(), tickets.batch_of_changes():
-        for ticket, original_id, similarity in found:
+        try:
+            with transaction.atomic():
+                out.update(_flag_all(new, numbers))
+            return out
+        except Exception:  # noqa: BLE001 - one by one below, each ticket's failure logged
+            log.exception("Tickets %s could not be flagged at once", [t.pk for t, _o, _s in new])
+        for ticket, original_id, similarity in new:
             try:
                 with transaction.atomic():
-                    if ticket.pk in flagged:  # a rerun: flagged already
-                        out[ticket.pk] = DuplicateFlag.objects.get(ticket=ticket)
-                        continue
                     out[ticket.pk] = _flag(ticket, original_id, similarity, numbers[original_id])
             except Exception:  # noqa: BLE001 - one ticket's failure must not stop the others
                 log.exception("Triage duplicate check failed for ticket %s", ticket.pk)
     return out
+
+
+def _flag_all(
+    found: list[tuple[Ticket, int, float]], numbers: Mapping[int, int]
+) -> dict[int, DuplicateFlag]:
+    """_flag() for tickets with no flag: the flags written in one query, their events in
+    another (`numbers`: the originals' numbers, by id)."""
+    flags = DuplicateFlag.objects.bulk_create(
+        DuplicateFlag(ticket=ticket, original_id=original_id, similarity=similarity)
+        for ticket, original_id, similarity in found
+    )
+    tickets.log_events(
+        [ticket for ticket, _original, _score in found],
+        acting_user=None,
+        kind=EventKind.DUPLICATE_FLAGGED,
+        each={
+            ticket.pk: _flag_data(numbers[original_id], similarity)
+            for ticket, original_id, similarity in found
+        },
+    )
+    return {flag.ticket_id: flag for flag in flags}
 
 
 def _flag(ticket: Ticket, original_id: int, similarity: float, number: int) -> DuplicateFlag:
@@ -594,11 +622,18 @@ def _flag(ticket: Ticket, original_id: int, similarity: float, number: int) -> D
         ticket,
         acting_user=None,
         kind=EventKind.DUPLICATE_FLAGGED,
-        original=number,
-        similarity=round(similarity, 3),
-        summary=_("Probably the same as #%(number)s") % {"number": number},
+        **_flag_data(number, similarity),
     )
     return flag
+
+
+def _flag_data(number: int, similarity: float) -> dict[str, Any]:
+    """What a DUPLICATE_FLAGGED event says (`number`: the original's)."""
+    return {
+        "original": number,
+        "similarity": round(similarity, 3),
+        "summary": _("Probably the same as #%(number)s") % {"number": number},
+    }
 
 
 def _open_flag(ticket: Ticket) -> DuplicateFlag:
@@ -657,32 +692,21 @@ def _asset_facts(ticket_ids: list[int]) -> dict[int, tuple[set[str], set[str]]]:
     return facts
 
 
-# Each ticket's text vector, by (id, text): hashed vectors never change for the same text,
-# so a storm window scanned again for the next ticket reuses them (vectorising and slicing
-# 200 rows again per new ticket was most of triage's cost in a burst).
-_VECTORS: OrderedDict[tuple[int, str], Any] = OrderedDict()
+# Each ticket's text vector, by id while its text is the same: a storm window scanned
+# again for the next batch reuses them (vectorising 200 rows again per new ticket was
+# most of triage's cost in a burst); some 15 MB at most.
 VECTOR_CACHE_SIZE = 5000
+_TRIAGE_VECTORS = ml.KeptVectors(VECTOR_CACHE_SIZE)
 
 
-def _vectors_for(keys: list[tuple[int, str]]) -> list[Any]:
-    found = {key: _VECTORS[key] for key in keys if key in _VECTORS}
-    missing = [key for key in keys if key not in found]
-    if missing:
-        matrix = ml.vectors([text for _pk, text in missing])
-        found.update((key, matrix.getrow(index)) for index, key in enumerate(missing))
-    # Refresh and evict after reading: evicting first could drop a key this call needs.
-    for key in keys:
-        _VECTORS[key] = found[key]
-        _VECTORS.move_to_end(key)
-    while len(_VECTORS) > VECTOR_CACHE_SIZE:
-        _VECTORS.popitem(last=False)
-    return [found[key] for key in keys]
-
-
-def _arrivals(rows: Sequence[Mapping[str, Any]]) -> list[ml.Arrival]:
+def _arrivals(rows: Sequence[Mapping[str, Any]]) -> tuple[list[ml.Arrival], list[ml.Row]]:
+    """The window's tickets as the storm detector sees them, and their text vectors (the
+    similarities are computed here for the batch, so an arrival carries none)."""
     facts = _asset_facts([row["pk"] for row in rows])
     texts = [ml.ticket_text(row["subject"], row["first_body"] or "") for row in rows]
-    vectors = _vectors_for([(row["pk"], text) for row, text in zip(rows, texts, strict=True)])
+    vectors = _TRIAGE_VECTORS.rows(
+        [(row["pk"], text) for row, text in zip(rows, texts, strict=True)]
+    )
     arrivals = []
     for index, row in enumerate(rows):
         assets, locations = facts.get(row["pk"], (set(), set()))
@@ -694,10 +718,9 @@ def _arrivals(rows: Sequence[Mapping[str, Any]]) -> list[ml.Arrival]:
                 category=str(row["category_id"] or ""),
                 assets=frozenset(assets),
                 locations=frozenset(locations),
-                vector=vectors[index],
             )
         )
-    return arrivals
+    return arrivals, vectors
 
 
 def _rules(config: TriageSettings) -> ml.StormRules:
@@ -719,10 +742,12 @@ def _detect_storms(found: Sequence[Ticket], config: TriageSettings) -> dict[int,
     """detect_storm() for new tickets, replayed in arrival order as if one at a time.
 
     1. One query reads the storm window of them all (the newest STORM_SCAN_LIMIT before
-       the first, and every ticket up to the last), one product their text similarities.
+       the first, and every ticket up to the last), a few products their text
+       similarities (_window_similarities).
     2. Each ticket joins the open incident it matches (decided in memory, from the
        incidents and links read once), or opens one when it completes a storm.
-    3. The tickets that joined are linked at the end, one incident at a time.
+    3. The tickets that joined are linked at the end, one incident at a time (each
+       incident's tickets read once for its links and its problem's).
     """
     rules = _rules(config)
     span = timedelta(minutes=rules.minutes)
@@ -731,8 +756,12 @@ def _detect_storms(found: Sequence[Ticket], config: TriageSettings) -> dict[int,
         Ticket.objects.filter(
             created_at__gte=ordered[0].created_at - span,
             created_at__lte=ordered[-1].created_at,
-            merged_into__isnull=True,
         )
+        # merged_into IS NULL, put so that SQLite walks the created_at index newest first
+        # and stops at the limit (with IS NULL it took the merged_into index, then read
+        # and sorted the whole window, a body subquery per ticket).
+        .alias(unmerged=Coalesce("merged_into", 0))
+        .filter(unmerged=0)
         .annotate(first_body=_first_text())
         .order_by("-created_at", "-id")
         .values("pk", "subject", "first_body", "category_id", "created_at")[
@@ -740,15 +769,14 @@ def _detect_storms(found: Sequence[Ticket], config: TriageSettings) -> dict[int,
         ]
     )
     rows.reverse()
-    arrivals = _arrivals(rows)
+    arrivals, vectors = _arrivals(rows)
     position = {a.id: index for index, a in enumerate(arrivals)}
     present = [t for t in ordered if t.pk in position]
     out: dict[int, Incident | None] = {t.pk: None for t in ordered}
     if not present:
         return out
-    # Each new ticket's similarity to every arrival: one sparse product for the batch.
-    matrix = sparse.vstack([a.vector for a in arrivals]).tocsr()
-    similar = ml.cross_similarities(matrix[[position[t.pk] for t in present]], matrix)
+    similar = _window_similarities(vectors, [position[t.pk] for t in present])
+    arrived, ids = [a.at for a in arrivals], [a.id for a in arrivals]
     taken = dict(
         IncidentTicket.objects.filter(
             ticket_id__in=list(position), incident__status=IncidentStatus.OPEN
@@ -769,17 +797,17 @@ def _detect_storms(found: Sequence[Ticket], config: TriageSettings) -> dict[int,
             continue
         index = position[ticket.pk]
         new, since = arrivals[index], ticket.created_at - span
-        window = [
-            a for a in arrivals[max(0, index - STORM_SCAN_LIMIT + 1) : index] if a.at >= since
-        ]
-        scores = {a.id: float(similar[row, position[a.id]]) for a in window}
+        first, values = similar[row]
+        start = bisect_left(arrived, since, first, index)  # arrivals are in time order
+        window = arrivals[start:index]
+        scores = dict(zip(ids[start:index], values[start - first :].tolist(), strict=True))
         live = sorted(
             (i for i in incidents.values() if i.last_ticket_at >= since),
             key=lambda i: (i.last_ticket_at, i.pk),
             reverse=True,
         )[:OPEN_INCIDENTS_SCAN]
         for incident in live:
-            members = [a for a in window if taken.get(a.id) == incident.pk][-20:]
+            members = _last_members(window, taken, incident.pk)
             if ml.joins(new, incident.reason, incident.reason_key, members, rules, scores):
                 taken[ticket.pk] = incident.pk
                 joined.setdefault(incident.pk, []).append(ticket.pk)
@@ -795,8 +823,9 @@ def _detect_storms(found: Sequence[Ticket], config: TriageSettings) -> dict[int,
                 with transaction.atomic(), tickets.batch_of_changes():
                     times = [arrivals[position[pk]].at for pk in storm.members]
                     incident = _open_incident(ticket, storm, times)
-                    _open_problem(incident, list(storm.members))
-                    _link(incident, list(storm.members), config)
+                    grouped = _linkable(list(storm.members), requesters=False)
+                    _open_problem(incident, grouped)
+                    _link(incident, grouped, config)
                     _announce(incident, ticket)
             except Exception:  # noqa: BLE001 - one ticket's failure must not stop the others
                 log.exception("Triage storm detection failed for ticket %s", ticket.pk)
@@ -808,12 +837,41 @@ def _detect_storms(found: Sequence[Ticket], config: TriageSettings) -> dict[int,
         incident = incidents[incident_id]
         try:
             with transaction.atomic(), tickets.batch_of_changes():
-                _link(incident, ticket_ids, config)
-                _link_problem(incident, ticket_ids)
+                joining = _linkable(ticket_ids, requesters=_replies(incident, config))
+                _link(incident, joining, config)
+                _link_problem(incident, joining)
         except Exception:  # noqa: BLE001 - the other incidents' links still go in
             log.exception("Tickets %s could not join incident %s", ticket_ids, incident_id)
             out.update(dict.fromkeys(ticket_ids))
     return out
+
+
+def _window_similarities(
+    vectors: list[ml.Row], positions: list[int]
+) -> list[tuple[int, np.ndarray]]:
+    """For each of the `positions` (ascending), the text similarity of that one of the
+    `vectors` (the window's, in time order) to the STORM_SCAN_LIMIT - 1 before it, as
+    (the first of those, the values). STORM_CHUNK new tickets at a time, each product
+    with only the vectors their windows span."""
+    out = []
+    for start in range(0, len(positions), STORM_CHUNK):
+        chunk = positions[start : start + STORM_CHUNK]
+        low = max(0, chunk[0] - STORM_SCAN_LIMIT + 1)
+        block = ml.cross_similarities(
+            ml.stack([vectors[index] for index in chunk]), ml.stack(vectors[low : chunk[-1]])
+        )
+        for row, index in enumerate(chunk):
+            first = max(0, index - STORM_SCAN_LIMIT + 1)
+            out.append((first, block[row, first - low : index - low]))
+    return out
+
+
+def _last_members(
+    window: list[ml.Arrival], taken: Mapping[int, int], incident_id: int
+) -> list[ml.Arrival]:
+    """The incident's newest 20 tickets in the window, oldest first."""
+    newest = (a for a in reversed(window) if taken.get(a.id) == incident_id)
+    return list(islice(newest, 20))[::-1]
 
 
 def _open_incident(ticket: Ticket, storm: ml.Storm, times: list[Any]) -> Incident:
@@ -826,16 +884,25 @@ def _open_incident(ticket: Ticket, storm: ml.Storm, times: list[Any]) -> Inciden
     )
 
 
-def _open_problem(incident: Incident, ticket_ids: list[int]) -> None:
+def _linkable(ticket_ids: list[int], *, requesters: bool) -> list[Ticket]:
+    """The tickets an incident takes, oldest first, read once for its links and its
+    problem's; with their `requesters` when the status message is replied to them."""
+    found = Ticket.objects.filter(pk__in=ticket_ids).order_by("created_at", "pk")
+    return list(found.select_related("requester") if requesters else found)
+
+
+def _replies(incident: Incident, config: TriageSettings) -> bool:
+    """Whether tickets joining the incident are answered with its status message."""
+    return bool(config.storm_auto_reply and incident.status_message.strip())
+
+
+def _open_problem(incident: Incident, members: list[Ticket]) -> None:
     """Open the problem record the incident is investigated under, linked to its tickets
-    at once (soporte/problems). A failure there is logged; the incident stands without it."""
+    (those not merged away) at once (soporte/problems). A failure there is logged; the
+    incident stands without it."""
     from soporte.problems import services as problems
 
-    found = list(
-        Ticket.objects.filter(pk__in=ticket_ids, merged_into__isnull=True).order_by(
-            "created_at", "pk"
-        )
-    )
+    found = [ticket for ticket in members if ticket.merged_into_id is None]
     try:
         with transaction.atomic():
             actor = system_user()
@@ -853,9 +920,10 @@ def _open_problem(incident: Incident, ticket_ids: list[int]) -> None:
     incident.save(update_fields=["problem_id"])
 
 
-def _link_problem(incident: Incident, ticket_ids: list[int]) -> None:
-    """Link tickets that joined the incident to its problem record, all at once; should
-    that fail, each on its own (one ticket's failure leaves the others linked)."""
+def _link_problem(incident: Incident, members: list[Ticket]) -> None:
+    """Link tickets that joined the incident (those not merged away) to its problem
+    record, all at once; should that fail, each on its own (one ticket's failure leaves
+    the others linked)."""
     if not incident.problem_id:
         return
     from soporte.problems import services as problems
@@ -865,18 +933,16 @@ def _link_problem(incident: Incident, ticket_ids: list[int]) -> None:
     if problem is None:
         return
     actor = system_user()
-    found = list(
-        Ticket.objects.filter(pk__in=ticket_ids, merged_into__isnull=True).order_by(
-            "created_at", "pk"
-        )
-    )
+    found = [ticket for ticket in members if ticket.merged_into_id is None]
     try:
         with transaction.atomic():
             problems.link_tickets(problem, found, acting_user=actor)
         return
     except Exception:  # noqa: BLE001 - the links one by one below say which ticket fails
         log.exception(
-            "Tickets %s could not be linked to problem %s at once", ticket_ids, problem.pk
+            "Tickets %s could not be linked to problem %s at once",
+            [ticket.pk for ticket in members],
+            problem.pk,
         )
     for ticket in found:
         try:
@@ -886,23 +952,22 @@ def _link_problem(incident: Incident, ticket_ids: list[int]) -> None:
             log.exception("Ticket %s could not be linked to problem %s", ticket.pk, problem.pk)
 
 
-def _link(incident: Incident, ticket_ids: list[int], config: TriageSettings) -> None:
+def _link(incident: Incident, members: list[Ticket], config: TriageSettings) -> None:
     """Link the tickets no incident holds yet: the rows and their INCIDENT_LINKED events
     each written in one query, the changes announced in one batch (receivers' batch work
     once), the status message replied when asked; then count the incident's tickets."""
     linked = set(
-        IncidentTicket.objects.filter(ticket_id__in=ticket_ids).values_list("ticket_id", flat=True)
+        IncidentTicket.objects.filter(ticket_id__in=[t.pk for t in members]).values_list(
+            "ticket_id", flat=True
+        )
     )
-    added = list(
-        Ticket.objects.filter(pk__in=[pk for pk in ticket_ids if pk not in linked])
-        .select_related("requester")
-        .order_by("created_at", "pk")
-    )
+    added = [ticket for ticket in members if ticket.pk not in linked]
     if not added:
         return
-    IncidentTicket.objects.bulk_create(IncidentTicket(incident=incident, ticket=t) for t in added)
-    reply = config.storm_auto_reply and incident.status_message.strip()
-    actor = system_user() if reply else None
+    IncidentTicket.objects.bulk_create(
+        IncidentTicket(incident_id=incident.pk, ticket_id=ticket.pk) for ticket in added
+    )
+    actor = system_user() if _replies(incident, config) else None
     with tickets.batch_of_changes():
         tickets.log_events(
             added, acting_user=None, kind=EventKind.INCIDENT_LINKED,

@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from soporte.search.services import index_tickets
 from soporte.tickets import services as tickets
-from soporte.tickets.models import Message, Status, Ticket
+from soporte.tickets.models import EventKind, Message, Status, Ticket, TicketEvent
+from soporte.tickets.signals import ticket_changed
 from soporte.triage import ml, services, synthetic
-from soporte.triage.models import Incident, IncidentTicket
+from soporte.triage.models import DuplicateFlag, Incident, IncidentTicket
 from soporte.triage.tasks import triage_ticket
 from tests.conftest import make_user
 
@@ -47,10 +48,13 @@ def requesters(acme):
     return [make_user(f"req{n}", organization=acme) for n in range(7)]
 
 
+@pytest.mark.parametrize("chunk", [services.STORM_CHUNK, 7])
 def test_a_stream_triaged_in_batches_groups_its_storms_as_one_at_a_time_would(
-    requesters, settings_row
+    requesters, settings_row, monkeypatch, chunk
 ):
-    # given: a day of tickets with three injected storms, none triaged yet
+    # given: a day of tickets with three injected storms, none triaged yet, the
+    # similarities of a batch computed `chunk` tickets at a time
+    monkeypatch.setattr(services, "STORM_CHUNK", chunk)
     settings_row.storm_by_category = False  # text, as the replay below compares
     settings_row.save()
     rows = synthetic.generate(160, seed=7, storms=3, days=1)
@@ -112,6 +116,68 @@ def test_a_batch_of_quiet_tickets_costs_a_fixed_number_of_queries(
     assert [r.get("incident", "missing") for r in results] == [None] * 50
 
 
+# -- duplicates among many ---------------------------------------------------------------
+
+PAIRS = ["Printer on floor 2 jams on every page", "VPN drops every ten minutes",
+         "Laptop screen flickers after the update"]  # fmt: skip
+
+
+@pytest.fixture
+def written_twice(requesters):
+    """Three requesters who each wrote the same thing twice, a minute apart (not triaged)."""
+    start = timezone.now() - timedelta(hours=1)
+    rows = [
+        synthetic.Generated(0, start + timedelta(minutes=n), "en", PAIRS[n // 2],
+                            PAIRS[n // 2] + ("." if n % 2 else "!"), "Printers", "P3",
+                            "Service Desk", None)
+        for n in range(6)
+    ]  # fmt: skip
+    return _bulk_open(rows, [requesters[n // 2] for n in range(6)], start=start)
+
+
+def test_a_batchs_duplicates_are_flagged_each_with_its_own_original(written_twice):
+    made = written_twice
+    results = triage_ticket.func([[t.pk] for t in made])
+    flags = {f.ticket_id: f for f in DuplicateFlag.objects.all()}
+    assert {pk: f.original_id for pk, f in flags.items()} == {
+        made[n].pk: made[n - 1].pk for n in (1, 3, 5)
+    }
+    assert [r["duplicate"] for r in results] == [
+        flags[t.pk].pk if t.pk in flags else None for t in made
+    ]
+    events = TicketEvent.objects.filter(kind=EventKind.DUPLICATE_FLAGGED)
+    assert {e.ticket_id: e.data for e in events} == {
+        made[n].pk: {
+            "original": made[n - 1].number,
+            "similarity": round(flags[made[n].pk].similarity, 3),
+            "summary": f"Probably the same as #{made[n - 1].number}",
+        }
+        for n in (1, 3, 5)
+    }
+    # A rerun answers the same flags and writes nothing.
+    assert triage_ticket.func([[t.pk] for t in made]) == results
+    assert events.count() == 3
+
+
+def test_a_flag_that_fails_leaves_the_batchs_other_flags_in_place(written_twice):
+    made = written_twice
+
+    def refuse(sender, *, ticket_id, event_kinds, **kwargs):
+        if ticket_id == made[3].pk and EventKind.DUPLICATE_FLAGGED in event_kinds:
+            raise RuntimeError("refused")
+
+    ticket_changed.connect(refuse, dispatch_uid="test.refuse_flag")
+    try:
+        results = triage_ticket.func([[t.pk] for t in made])
+    finally:
+        ticket_changed.disconnect(dispatch_uid="test.refuse_flag")
+    flagged = {made[1].pk, made[5].pk}
+    assert set(DuplicateFlag.objects.values_list("ticket_id", flat=True)) == flagged
+    events = TicketEvent.objects.filter(kind=EventKind.DUPLICATE_FLAGGED)
+    assert set(events.values_list("ticket_id", flat=True)) == flagged
+    assert [bool(r["duplicate"]) for r in results] == [t.pk in flagged for t in made]
+
+
 # -- similar tickets among many ------------------------------------------------------------
 
 
@@ -163,10 +229,10 @@ def test_rarest_words_are_chosen_by_the_models_document_frequencies(trained):
 def test_a_window_larger_than_the_vector_cache_is_vectorised_whole(monkeypatch):
     from soporte.triage import services
 
-    monkeypatch.setattr(services, "VECTOR_CACHE_SIZE", 3)
-    monkeypatch.setattr(services, "_VECTORS", services.OrderedDict())
+    monkeypatch.setattr(services, "_TRIAGE_VECTORS", ml.KeptVectors(3))
+    kept = services._TRIAGE_VECTORS
     keys = [(pk, f"printer {pk} jams") for pk in range(1, 6)]
-    assert len(services._vectors_for(keys[:2])) == 2
-    vectors = services._vectors_for(keys)  # two cached, three new, cache holds three
-    assert len(vectors) == 5 and len(services._VECTORS) == 3
-    assert (vectors[0] != services.ml.vectors([keys[0][1]]).getrow(0)).nnz == 0
+    assert len(kept.rows(keys[:2])) == 2
+    rows = kept.rows(keys)  # two kept, three new, the cache holds three
+    assert len(rows) == 5 and len(kept._rows) == 3
+    assert (ml.stack(rows) != ml.vectors([text for _pk, text in keys])).nnz == 0

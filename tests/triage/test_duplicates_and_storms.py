@@ -144,6 +144,18 @@ def test_similar_tickets_in_a_burst_open_a_probable_major_incident(
     assert set(problem.tickets.all()) == {*opened, later}
 
 
+def test_a_ticket_merged_away_does_not_count_towards_a_storm(requesters, small_storms, open_as):
+    first = open_as(requesters[0], WORDINGS[0])
+    second = open_as(requesters[1], WORDINGS[1])
+    Ticket.objects.filter(pk=second.pk).update(merged_into=first, status=Status.CLOSED)
+    open_as(requesters[2], WORDINGS[2])
+    assert not Incident.objects.exists()  # two tickets, not three
+    open_as(requesters[3], WORDINGS[3])
+    assert set(Incident.objects.get().links.values_list("ticket_id", flat=True)) == (
+        set(Ticket.objects.filter(merged_into__isnull=True).values_list("pk", flat=True))
+    )
+
+
 def test_the_team_on_duty_is_told_once(requesters, small_storms, open_as, teams, alice):
     for person, wording in zip(requesters, WORDINGS, strict=False):
         open_as(alice, wording, requester=person, team=teams["L1"])

@@ -164,3 +164,58 @@ def test_a_text_predicted_alone_gets_what_a_batch_gives_it():
         for name, prediction in expected.items():
             assert alone[name].value == prediction.value
             assert alone[name].confidence == pytest.approx(prediction.confidence, abs=1e-5)
+
+
+# -- text vectors ------------------------------------------------------------------------
+
+ODD_TEXTS = [
+    "",
+    "a I the and",
+    "La impresora no funciona: la contraseña del portátil, la actualización",
+    "ÉCOLE école Café cafe\u0301 CAFÉ naïve Zoë",
+    "Straße STRASSE ﬁle ① Ⅻ İstanbul ıi",
+    "Ελληνικά ΆΈΉ Русский ЁЖИК ёжик",
+    "हिन्दी नमस्ते العربية مُحَمَّد 日本語のテキスト ｶﾀｶﾅ 한국어",
+    "emoji 😀 done, tabs\tand\nlines, under_score x2 a1 3.14 don't",
+]
+
+
+def test_text_vectors_are_scikit_learns_hashing_vectors():
+    """The same matrix as HashingVectorizer with the settings triage always used, on
+    the synthetic tickets and on accents, other scripts and symbols."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    reference = HashingVectorizer(
+        n_features=ml.HASHED_FEATURES,
+        ngram_range=(1, 2),
+        alternate_sign=False,
+        norm="l2",
+        strip_accents="unicode",
+        lowercase=True,
+        stop_words=sorted(ml.STOP_WORDS),
+    )
+    texts = [row.subject + "\n" + row.body for row in synthetic.generate(200, seed=3)]
+    texts += ODD_TEXTS
+    ours, theirs = ml.vectors(texts), reference.transform(texts)
+    assert type(ours) is type(theirs) and ours.shape == theirs.shape
+    for part in ("indptr", "indices", "data"):
+        assert np.array_equal(getattr(ours, part), getattr(theirs, part)), part
+
+
+def test_stacked_rows_are_the_matrix_they_came_from():
+    matrix = ml.vectors(ODD_TEXTS)
+    rows = [(matrix[i].indices, matrix[i].data) for i in range(matrix.shape[0])]
+    stacked = ml.stack(rows)
+    assert stacked.shape == matrix.shape and (stacked != matrix).nnz == 0
+    assert ml.stack([]).shape == (0, ml.HASHED_FEATURES)
+
+
+def test_similarities_of_chosen_pairs_are_exactly_those_of_the_whole_product():
+    texts = [row.subject + "\n" + row.body for row in synthetic.generate(60, seed=4, storms=2)]
+    matrix = ml.vectors(texts + ODD_TEXTS)
+    rows = [(matrix[i].indices, matrix[i].data) for i in range(matrix.shape[0])]
+    whole = ml.cross_similarities(matrix, matrix)
+    chosen = {i: list(range(0, len(rows), i + 1))[: i % 9] for i in range(len(rows))}
+    found = ml.row_similarities([(rows[i], [rows[j] for j in js]) for i, js in chosen.items()])
+    for (i, js), values in zip(chosen.items(), found, strict=True):
+        assert np.array_equal(values, whole[i, js]), i  # equal to the last bit
