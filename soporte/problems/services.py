@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from soporte.accounts import policy as accounts_policy
 from soporte.accounts.models import User
 from soporte.assets.models import Asset
+from soporte.lib.db import insert_rows
 from soporte.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied, ServiceError
 from soporte.tickets import services as ticket_services
 from soporte.tickets.models import EventKind, Message, Ticket
@@ -241,9 +242,11 @@ def link_tickets(problem: Problem, tickets: Iterable[Ticket], *, acting_user: Us
         return []
     try:
         with transaction.atomic():
-            ProblemTicket.objects.bulk_create(
-                ProblemTicket(problem_id=problem.pk, ticket_id=ticket.pk, linked_by=acting_user)
-                for ticket in added
+            insert_rows(
+                [
+                    ProblemTicket(problem_id=problem.pk, ticket_id=ticket.pk, linked_by=acting_user)
+                    for ticket in added
+                ]
             )
     except IntegrityError:  # another process linked one meanwhile: each on its own then
         return [t for t in added if link_ticket(problem, t, acting_user=acting_user)]

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from soporte.accounts import policy
 from soporte.accounts.models import Team, User
 from soporte.accounts.services import system_user
+from soporte.lib.db import insert_rows
 from soporte.lib.errors import Conflict, InvalidInput, NotFound
 from soporte.search.text import Query
 from soporte.tickets import services as tickets
@@ -597,9 +598,11 @@ def _flag_all(
 ) -> dict[int, DuplicateFlag]:
     """_flag() for tickets with no flag: the flags written in one query, their events in
     another (`numbers`: the originals' numbers, by id)."""
-    flags = DuplicateFlag.objects.bulk_create(
-        DuplicateFlag(ticket=ticket, original_id=original_id, similarity=similarity)
-        for ticket, original_id, similarity in found
+    flags = insert_rows(
+        [
+            DuplicateFlag(ticket=ticket, original_id=original_id, similarity=similarity)
+            for ticket, original_id, similarity in found
+        ]
     )
     tickets.log_events(
         [ticket for ticket, _original, _score in found],
@@ -964,9 +967,7 @@ def _link(incident: Incident, members: list[Ticket], config: TriageSettings) -> 
     added = [ticket for ticket in members if ticket.pk not in linked]
     if not added:
         return
-    IncidentTicket.objects.bulk_create(
-        IncidentTicket(incident_id=incident.pk, ticket_id=ticket.pk) for ticket in added
-    )
+    insert_rows([IncidentTicket(incident_id=incident.pk, ticket_id=ticket.pk) for ticket in added])
     actor = system_user() if _replies(incident, config) else None
     with tickets.batch_of_changes():
         tickets.log_events(
