@@ -48,7 +48,7 @@ APT_INSTALL = apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get insta
 	service dovecot stop || true
 
 messages: $(VENV)/.installed
-	cd soporte && ../$(BIN)/soporte makemessages -l es --no-location
+	cd soporte && ../$(BIN)/soporte makemessages -l es --no-location --no-wrap
 
 run: $(VENV)/.installed $(LOCALE_MO)
 	$(BIN)/soporte run
