@@ -1247,9 +1247,12 @@ def test_a_covered_call_writes_in_its_callers_savepoint_and_a_nested_one_still_n
 
     with transaction.atomic(), CaptureQueriesContext(connection) as own:
         services.open_ticket(acting_user=maria, subject="VPN down", body="No tunnel.")
-    with transaction.atomic(), services.covered_by_savepoint():
-        with CaptureQueriesContext(connection) as covered:
-            ticket = services.open_ticket(acting_user=maria, subject="VPN", body="Again.")
+    with (
+        transaction.atomic(),
+        services.covered_by_savepoint(),
+        CaptureQueriesContext(connection) as covered,
+    ):
+        ticket = services.open_ticket(acting_user=maria, subject="VPN", body="Again.")
     # Its own savepoint is gone; those of the work it calls in turn (receivers) remain.
     assert _savepoints(own) >= 2
     assert _savepoints(covered) == _savepoints(own) - 1
