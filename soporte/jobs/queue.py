@@ -26,9 +26,9 @@ import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -44,18 +44,19 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF = 3600.0
 
 
-def enqueue(name: str, *args: Any, delay: float = 0) -> Job:
+def enqueue(name: str, *args: Any, delay: float = 0) -> Job | None:
     """Record a run of job `name` with JSON-serialisable `args`, due after `delay` seconds;
-    it runs once the surrounding transaction commits. Inside `buffered_jobs()` the row is
-    only kept in memory (no pk yet) and written with the others when that block ends (a
-    run of a batched job in a bundle: the Job returned is never written itself)."""
+    it runs once the surrounding transaction commits; the row written. Inside
+    `buffered_jobs()` the run is only kept in memory and written with the others when
+    that block ends (None then: its row may be a bundle, made at the end)."""
     if registry.get(name) is None:
         raise LookupError(f"No background job is registered as {name!r}.")
-    job = Job(name=name, args=list(args), run_after=timezone.now() + timedelta(seconds=delay))
+    run_after = timezone.now() + timedelta(seconds=delay)
     buffer = _buffer.get()
     if buffer is not None:
-        buffer.append((job, delay))
-        return job
+        buffer.append(Buffered(name, list(args), delay, run_after))
+        return None
+    job = Job(name=name, args=list(args), run_after=run_after)
     insert_row(job)  # nobody listens to a job's save: the cheap statement
     if settings.JOBS_MODE != "worker":  # a worker polls for due rows: nothing to hand over
         job_id = job.pk
@@ -63,19 +64,29 @@ def enqueue(name: str, *args: Any, delay: float = 0) -> Job:
     return job
 
 
-# Set by buffered_jobs(): the jobs recorded meanwhile, not yet written.
-_buffer: ContextVar[list[tuple[Job, float]] | None] = ContextVar("jobs_buffer", default=None)
+class Buffered(NamedTuple):
+    """A run recorded inside buffered_jobs(), not written yet (no model instance: most
+    end up in a bundle, the one row made for them at the end)."""
+
+    name: str
+    args: list
+    delay: float
+    run_after: datetime
+
+
+# Set by buffered_jobs(): the runs recorded meanwhile, not yet written.
+_buffer: ContextVar[list[Buffered] | None] = ContextVar("jobs_buffer", default=None)
 
 
 @contextmanager
-def buffered_jobs() -> Iterator[list[tuple[Job, float]]]:
+def buffered_jobs() -> Iterator[list[Buffered]]:
     """Jobs enqueued inside are written in one INSERT when the block ends without an
     error (a batch of work in one transaction: many rows, one statement); the runs of a
     batched kind due now share one row (a bundle), and identical runs (same name and
     arguments, no delay) are recorded once, as jobs are idempotent. The caller may drop
     the tail of the yielded list when the work that queued it is rolled back (a
     savepoint). Must run inside the transaction whose change calls for them."""
-    buffer: list[tuple[Job, float]] = []
+    buffer: list[Buffered] = []
     token = _buffer.set(buffer)
     try:
         yield buffer
@@ -89,7 +100,7 @@ def buffered_jobs() -> Iterator[list[tuple[Job, float]]]:
 BUNDLE_RUNS = 50
 
 
-def flush_jobs(jobs: list[tuple[Job, float]]) -> None:
+def flush_jobs(jobs: list[Buffered]) -> None:
     """Write buffered jobs in one statement and dispatch each row after the commit."""
     rows = _bundled(jobs)
     if not rows:
@@ -101,29 +112,30 @@ def flush_jobs(jobs: list[tuple[Job, float]]) -> None:
         transaction.on_commit(partial(dispatch, job.pk, delay))
 
 
-def _bundled(jobs: list[tuple[Job, float]]) -> list[tuple[Job, float]]:
-    """The rows to write for buffered jobs: identical runs due now once; the runs of a
+def _bundled(jobs: list[Buffered]) -> list[tuple[Job, float]]:
+    """The rows to write for buffered runs: identical runs due now once; the runs of a
     batched kind due now in bundles (rows whose args are the runs' argument lists),
     where its first run was recorded."""
     rows: dict[tuple, tuple[Job, float]] = {}  # in the order recorded
     seen: set[tuple[str, str]] = set()
     batched: dict[str, list[list]] = {}  # kind -> its runs due now
-    for job, delay in jobs:
+    for position, buffered in enumerate(jobs):
+        name, args, delay, run_after = buffered
         if delay:
-            rows["delayed", id(job)] = (job, delay)
+            rows["delayed", position] = (Job(name=name, args=args, run_after=run_after), delay)
             continue
-        run = (job.name, json.dumps(job.args, sort_keys=True))
+        run = (name, json.dumps(args, sort_keys=True))
         if run in seen:
             continue
         seen.add(run)
-        kind = registry.get(job.name)
+        kind = registry.get(name)
         if kind is None or not kind.batched:
-            rows["run", run] = (job, delay)
-        elif job.name in batched:
-            batched[job.name].append(job.args)
+            rows["run", run] = (Job(name=name, args=args, run_after=run_after), delay)
+        elif name in batched:
+            batched[name].append(args)
         else:
-            rows["batched", job.name] = (job, delay)
-            batched[job.name] = [job.args]
+            rows["batched", name] = (Job(name=name, args=args, run_after=run_after), delay)
+            batched[name] = [args]
     written: list[tuple[Job, float]] = []
     for key, (job, delay) in rows.items():
         if key[0] == "batched":

@@ -234,6 +234,7 @@ def train(request: HttpRequest):
 
     policy.require_admin(request.auth)
     job = enqueue("triage.train", request.auth.pk)
+    assert job is not None  # written at once: a request buffers no jobs
     return HttpStatus(202, TriageTrainOut(job_id=job.pk))
 
 
