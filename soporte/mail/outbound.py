@@ -43,6 +43,7 @@ from soporte.lib.html import sanitize_html, text_to_html
 from soporte.lib.ttlcache import TtlCache
 from soporte.tickets.models import EventKind, Message, MessageKind, Status, Ticket, TicketEvent
 
+from .mime import Mail
 from .models import (
     KnownMessageId,
     Mailbox,
@@ -526,7 +527,7 @@ def build_message(
     if outbound.kind in AUTO_SUBMITTED:
         headers["Auto-Submitted"] = AUTO_SUBMITTED[OutboundKind(outbound.kind)]
         headers["X-Auto-Response-Suppress"] = "All"
-    mail = EmailMultiAlternatives(
+    mail = Mail(
         subject=outbound.subject,
         body=text,
         from_email=sender_address(ticket),
@@ -564,7 +565,7 @@ def _build_refusal(outbound: OutboundMail) -> EmailMultiAlternatives:
     }
     if raw.mail_id:
         headers["In-Reply-To"] = headers["References"] = f"<{raw.mail_id}>"
-    mail = EmailMultiAlternatives(
+    mail = Mail(
         subject=outbound.subject,
         body=text,
         from_email=raw.mailbox.address if raw.mailbox else settings.DEFAULT_FROM_EMAIL,
