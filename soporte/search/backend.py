@@ -20,18 +20,6 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from .models import Document, Kind
 from .text import Query
 
-# Entry's columns; (kind, object_id) identifies a document, whose other columns a
-# re-indexing may change. RETURNING gives the rows in the order of VALUES on both
-# databases, as Django's own bulk_create relies on.
-_UPSERT = (
-    "INSERT INTO search_document (kind, object_id, ticket_id, organization_id, requester_id,"
-    " internal, title, body, updated_at) VALUES {values}"
-    " ON CONFLICT (kind, object_id) DO UPDATE SET ticket_id = excluded.ticket_id,"
-    " organization_id = excluded.organization_id, requester_id = excluded.requester_id,"
-    " internal = excluded.internal, title = excluded.title, body = excluded.body,"
-    " updated_at = excluded.updated_at RETURNING id"
-)
-
 
 class Entry(NamedTuple):
     """A document to write, as its column values (named as the columns): what indexing
@@ -53,6 +41,18 @@ class Entry(NamedTuple):
         # As the model field saves it: a naive time is taken as in the current time zone.
         updated_at = Document._meta.get_field("updated_at").get_prep_value(entry.updated_at)
         return entry._replace(updated_at=updated_at)
+
+
+# (kind, object_id) identifies a document; a re-indexing may change its other columns.
+# RETURNING gives the rows in the order of VALUES on both databases, as Django's own
+# bulk_create relies on. Names from Entry and the model's own table, not from input.
+_KEY = ("kind", "object_id")
+_UPSERT = (
+    f"INSERT INTO {Document._meta.db_table} ({', '.join(Entry._fields)}) VALUES {{values}}"  # noqa: S608
+    f" ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in Entry._fields if name not in _KEY)
+    + " RETURNING id"
+)
 
 
 @dataclass(frozen=True)
