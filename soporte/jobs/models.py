@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
+from django.db.models import Case, F, Func, IntegerField, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -15,7 +18,23 @@ class JobStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class JSONArrayLength(Func):
+    """The number of items in a JSON array column, counted by the database."""
+
+    function = "json_array_length"  # SQLite's JSON1 (PostgreSQL's name below)
+    output_field = IntegerField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, function="jsonb_array_length", **extra)
+
+
 class JobQuerySet(models.QuerySet):
+    def run_counts(self) -> dict[str, int]:
+        """Runs (not rows) by status, in one query: a bundle counts as the runs it holds."""
+        runs = Case(When(bundle=True, then=JSONArrayLength(F("args"))), default=Value(1))
+        rows = self.values_list("status").annotate(n=Sum(runs, output_field=IntegerField()))
+        return {status: n or 0 for status, n in rows.order_by()}
+
     def runs(self) -> list[list]:
         """The argument lists of the runs these rows record, a bundle's each (one query):
         what to count or read instead of rows, as a bundle records many runs."""

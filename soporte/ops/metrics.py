@@ -65,8 +65,10 @@ class SiteCollector(Collector):
         from soporte.mail.models import RawMessage
         from soporte.tickets.models import EventKind, TicketEvent
 
-        jobs = GaugeMetricFamily("soporte_jobs", "Background jobs by status.", labels=["status"])
-        counts = dict(Job.objects.values_list("status").annotate(n=Count("id")).order_by())
+        jobs = GaugeMetricFamily(
+            "soporte_jobs", "Background job runs by status (a bundle's each).", labels=["status"]
+        )
+        counts = Job.objects.run_counts()
         for status in JobStatus.values:
             jobs.add_metric([status], counts.get(status, 0))
         yield jobs

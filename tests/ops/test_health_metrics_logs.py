@@ -71,12 +71,19 @@ def test_metrics_need_the_token_and_count_what_the_database_holds(settings, tick
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
 
     Job.objects.create(name="mail.poll_mailboxes", args=[], status=JobStatus.FAILED)
+    # A bundle counts as the runs it holds, not as one row.
+    Job.objects.create(name="search.index_tickets", args=[[1], [2], [3]], bundle=True)
+    Job.objects.create(name="search.index_tickets", args=[4])
     for _ in range(2):
         services.log_event(ticket, acting_user=None, kind=EventKind.SLA_BREACHED, target="x")
     client.get("/healthz")
     text = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").content.decode()
     failed = Job.objects.filter(status=JobStatus.FAILED).count()
     assert _sample(text, "soporte_jobs", status="failed") == failed
+    queued = sum(len(job.runs) for job in Job.objects.filter(status=JobStatus.QUEUED))
+    assert queued >= 4
+    assert _sample(text, "soporte_jobs", status="queued") == queued
+    assert _sample(text, "soporte_jobs", status="running") == 0
     assert _sample(text, "soporte_sla_breaches_total") == 2
     assert (
         _sample(text, "soporte_http_request_duration_seconds_count", route="healthz", status="2xx")
