@@ -36,7 +36,7 @@ from soporte.accounts.models import (
     users_with_username,
 )
 from soporte.lib.db import select_rows
-from soporte.lib.errors import NotFound, ServiceError
+from soporte.lib.errors import Conflict, NotFound, ServiceError
 from soporte.lib.files import checked_content_type
 from soporte.tickets import services as tickets
 from soporte.tickets.models import Channel, Message, Status, Ticket
@@ -420,15 +420,18 @@ def sender_user(mail: ParsedMail) -> User:
         raise Refused(refusal)
     name = mail.from_name.strip()
     first, _sep, last = name.partition(" ")
-    user = accounts.create_user(
-        acting_user=None,
-        username=_free_username(address),
-        email=address,
-        role=Role.REQUESTER,
-        first_name=first[:150],
-        last_name=last[:150],
-        organization=owner.organization if owner else None,
-    )
+    requester = {
+        "email": address,
+        "role": Role.REQUESTER,
+        "first_name": first[:150],
+        "last_name": last[:150],
+        "organization": owner.organization if owner else None,
+    }
+    try:
+        # The address is the username, unless an account took that name already.
+        user = accounts.create_user(acting_user=None, username=address[:140], **requester)
+    except Conflict:
+        user = accounts.create_user(acting_user=None, username=_free_username(address), **requester)
     if batch is not None:
         batch.staged_accounts[key] = user
     return user

@@ -77,6 +77,19 @@ def test_a_new_message_opens_a_ticket_for_a_new_requester_of_the_domains_organiz
     assert KnownMessageId.objects.filter(ticket=ticket, mail_id=stored.mail_id).exists()
 
 
+def test_a_new_sender_whose_address_is_someone_elses_username_gets_the_next_free_one(acme):
+    from soporte.accounts import services as accounts
+
+    for n, name in enumerate(["Maria@acme.example", "maria@acme.example-2"]):
+        accounts.create_user(acting_user=None, username=name, email=f"m{n}@other.example")
+    stored, _ = ingest(mail())
+    assert stored.status == RawStatus.DONE, stored.error
+    requester = stored.ticket.requester
+    assert (requester.username, requester.email) == (
+        "maria@acme.example-3", "maria@acme.example",
+    )  # fmt: skip
+
+
 def test_the_acknowledgement_is_recorded_with_the_ticket_not_by_one_more_job(acme):
     """Processing already runs in a worker: its change records its mail itself."""
     from soporte.jobs.models import Job
