@@ -90,6 +90,9 @@ class ParsedMail:
     # relayed, expanded) and the recipients it reports on.
     bounce_action: str = ""
     bounced_recipients: tuple[str, ...] = ()
+    # The languages the sender's client declared (Content-Language, then
+    # Accept-Language), as lower-case primary tags in order: ("es", "en").
+    languages: tuple[str, ...] = ()
 
 
 class ParseError(ValueError):
@@ -213,7 +216,18 @@ def _parse(data: bytes) -> ParsedMail:
         auto_reply_reason=reason,
         bounce_action=_dsn_field(status, "action").lower() if is_bounce else "",
         bounced_recipients=_dsn_recipients(status) if is_bounce else (),
+        languages=_languages(headers),
     )
+
+
+_LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?=$|[-_;])")
+
+
+def _languages(headers: _Headers) -> tuple[str, ...]:
+    """The primary tags, Content-Language first: "es-ES, en-US;q=0.8" -> ("es", "en")."""
+    said = ",".join(headers.get_all("content-language") + headers.get_all("accept-language"))
+    tags = (_LANGUAGE_TAG.match(tag.strip().lower()) for tag in said.split(","))
+    return _unique(tag.group() for tag in tags if tag)
 
 
 class _Headers:

@@ -10,6 +10,7 @@ quarantine with the reason, retryable.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterator, Sequence
@@ -38,6 +39,7 @@ from soporte.accounts.models import (
 from soporte.lib.db import select_rows
 from soporte.lib.errors import Conflict, NotFound, ServiceError
 from soporte.lib.files import checked_content_type
+from soporte.search.text import guess_language
 from soporte.tickets import services as tickets
 from soporte.tickets.models import Channel, Message, Status, Ticket
 
@@ -420,21 +422,34 @@ def sender_user(mail: ParsedMail) -> User:
         raise Refused(refusal)
     name = mail.from_name.strip()
     first, _sep, last = name.partition(" ")
-    requester = {
-        "email": address,
-        "role": Role.REQUESTER,
-        "first_name": first[:150],
-        "last_name": last[:150],
-        "organization": owner.organization if owner else None,
-    }
+    create = functools.partial(
+        accounts.create_user,
+        acting_user=None,
+        email=address,
+        role=Role.REQUESTER,
+        first_name=first[:150],
+        last_name=last[:150],
+        organization=owner.organization if owner else None,
+        language=language_of(mail),
+    )
     try:
         # The address is the username, unless an account took that name already.
-        user = accounts.create_user(acting_user=None, username=address[:140], **requester)
+        user = create(username=address[:140])
     except Conflict:
-        user = accounts.create_user(acting_user=None, username=_free_username(address), **requester)
+        user = create(username=_free_username(address))
     if batch is not None:
         batch.staged_accounts[key] = user
     return user
+
+
+def language_of(mail: ParsedMail) -> str:
+    """A new requester's language: the first their mail client declared that the help
+    desk speaks, else the one their words clearly are, else the site's."""
+    spoken = {code for code, _name in settings.LANGUAGES}
+    for tag in mail.languages:
+        if tag in spoken:
+            return tag
+    return guess_language(f"{mail.subject}\n{mail.text}") or settings.LANGUAGE_CODE
 
 
 def account_of(address: str) -> User | None:

@@ -30,7 +30,7 @@ MAX_WORD = 60
 
 # Words too common to search for, in either language (accents already folded). Some short
 # words that mean something at a help desk ("down", "off", "out", "up") are kept.
-STOPWORDS = frozenset(
+ENGLISH_STOPWORDS = frozenset(
     """
     a about above after again against all am an and any are as at be because been before
     being below between both but by can could did do does doing during each few for from
@@ -40,7 +40,10 @@ STOPWORDS = frozenset(
     themselves then there these they this those through to too under until very was we
     were what when where which while who whom why will with would you your yours yourself
     yourselves s t don
-
+    """.split()
+)
+SPANISH_STOPWORDS = frozenset(
+    """
     al algo algunas algunos ante antes como con contra cual cuando de del desde donde
     durante e el ella ellas ellos en entre era eran eres es esa esas ese eso esos esta
     estaba estado estamos estan estar estas este esto estos estoy fue fueron ha habia han
@@ -50,6 +53,9 @@ STOPWORDS = frozenset(
     unos usted ustedes y ya yo
     """.split()
 )
+STOPWORDS = ENGLISH_STOPWORDS | SPANISH_STOPWORDS
+_ONLY_ENGLISH = ENGLISH_STOPWORDS - SPANISH_STOPWORDS
+_ONLY_SPANISH = SPANISH_STOPWORDS - ENGLISH_STOPWORDS
 
 _local = threading.local()
 
@@ -73,6 +79,26 @@ def fold(text: str) -> str:
 def words(text: str) -> list[str]:
     """The folded words of a text, in order."""
     return _WORD.findall(fold(text))
+
+
+# How much of a text the language guess reads, and how clear the answer must be.
+GUESS_CHARS = 3000
+GUESS_LEAST = 3
+
+
+def guess_language(text: str) -> str:
+    """English ("en") or Spanish ("es") when the common words clearly say which (at
+    least GUESS_LEAST of them, twice as many as the other language's), else "". Only
+    these two: they are the languages the interface speaks."""
+    english = spanish = 0
+    for word in words(text[:GUESS_CHARS]):
+        english += word in _ONLY_ENGLISH
+        spanish += word in _ONLY_SPANISH
+    if english >= GUESS_LEAST and english >= 2 * spanish:
+        return "en"
+    if spanish >= GUESS_LEAST and spanish >= 2 * english:
+        return "es"
+    return ""
 
 
 @lru_cache(maxsize=200_000)

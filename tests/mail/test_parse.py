@@ -894,3 +894,17 @@ def test_dates_in_other_zones_compare_as_instants():
     assert mail.date is not None
     assert mail.date.utcoffset() == timedelta(hours=5, minutes=30)
     assert mail.date == datetime(2024, 3, 5, 4, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("headers", "languages"),
+    [
+        ({"Content-Language": "es-ES"}, ("es",)),
+        ({"Content-Language": "es-ES", "Accept-Language": "en-US, es-ES;q=0.8"}, ("es", "en")),
+        ({"Accept-Language": "pt-BR,pt;q=0.9,EN;q=0.8"}, ("pt", "en")),
+        ({"Content-Language": "x-klingon, *, 12"}, ()),
+        ({}, ()),
+    ],
+)
+def test_the_languages_the_senders_client_declared_are_read_in_order(headers, languages):
+    assert parse(build(headers=headers)).languages == languages

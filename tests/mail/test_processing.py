@@ -90,6 +90,33 @@ def test_a_new_sender_whose_address_is_someone_elses_username_gets_the_next_free
     )  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("subject", "body", "headers", "language"),
+    [
+        ("Impresora", "Hola, la impresora no imprime desde ayer y no sé qué hacer.", {}, "es"),
+        ("Printer", "Hello, the printer does not print and I do not know why.", {}, "en"),
+        # What the mail client declared wins over the words.
+        ("Printer", "The printer does not print at all.", {"Content-Language": "es-MX"}, "es"),
+        # Nothing to go by: the site's language.
+        ("VPN", "caída", {}, "en"),
+    ],
+)
+def test_a_new_requester_from_mail_gets_the_language_they_wrote_in(
+    acme, settings, subject, body, headers, language
+):
+    settings.LANGUAGE_CODE = "en"
+    # Written raw at the top: set_content() drops the Content-* headers set before it.
+    declared = "".join(f"{name}: {value}\n" for name, value in headers.items()).encode()
+    stored, _ = ingest(declared + mail(subject=subject, body=body))
+    assert stored.status == RawStatus.DONE, stored.error
+    assert stored.ticket.requester.language == language
+    from soporte.mail.outbound import build_message
+
+    [ack] = OutboundMail.objects.filter(ticket=stored.ticket)
+    greeting = {"en": "We received your request", "es": "Recibimos su solicitud"}[language]
+    assert greeting in build_message(ack).body
+
+
 def test_the_acknowledgement_is_recorded_with_the_ticket_not_by_one_more_job(acme):
     """Processing already runs in a worker: its change records its mail itself."""
     from soporte.jobs.models import Job

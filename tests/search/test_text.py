@@ -13,6 +13,7 @@ from soporte.search.text import (
     STOPWORDS,
     fold,
     fts5_match,
+    guess_language,
     index_text,
     parse_query,
     snippet,
@@ -171,3 +172,25 @@ def test_a_text_is_indexed_as_folding_it_whole_would_index_it(text):
 def test_any_text_is_indexed_as_folding_it_whole_would_index_it(text):
     """index_text works token by token, each whitespace-separated token on its own."""
     assert index_text(text) == _indexed_word_by_word(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Hola, la impresora del segundo piso no imprime y el correo está caído.", "es"),
+        ("ESTÁ CAÍDO EL SERVIDOR DESDE LAS NUEVE, POR FAVOR, ¿QUÉ HAGO CON LOS ARCHIVOS?", "es"),
+        ("Hello, the printer on the second floor does not print and my email is down.", "en"),
+        # Too few common words, or both languages alike: no guess.
+        ("VPN down", ""),
+        ("ok gracias", ""),
+        ("The VPN no funciona y the printer está down with the cable de red", ""),
+        ("", ""),
+    ],
+)
+def test_the_language_is_guessed_only_when_the_common_words_clearly_say_it(text, language):
+    assert guess_language(text) == language
+
+
+def test_the_guess_reads_only_the_start_of_a_long_text():
+    spanish = "el servidor no responde y los usuarios de la oficina " * 60  # > GUESS_CHARS
+    assert guess_language(spanish + "the and of with " * 2000) == "es"
