@@ -121,12 +121,21 @@ def update_organization(
     return organization
 
 
+def _choice(choices: Any, value: str, message: str) -> Any:
+    try:
+        return choices(value)
+    except ValueError:
+        known = ", ".join(choices.values)
+        raise InvalidInput(message % {"value": value, "known": known}) from None
+
+
 def _check_role(role: str, tier: str) -> tuple[Role, str]:
-    role = Role(role)
+    """The role and tier as stored; either unknown is refused by name ("l1" is L1)."""
+    role = _choice(Role, role.strip().lower(), _("Unknown role %(value)r: one of %(known)s."))
     if role == Role.AGENT and not tier:
         tier = Tier.L1
     if tier:
-        tier = Tier(tier)
+        tier = _choice(Tier, tier.strip().upper(), _("Unknown tier %(value)r: one of %(known)s."))
     if role == Role.REQUESTER and tier:
         raise InvalidInput(_("Requesters have no tier."))
     return role, tier

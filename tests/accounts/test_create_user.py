@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from soporte.accounts import services as accounts
-from soporte.accounts.models import User
-from soporte.lib.errors import Conflict
+from soporte.accounts.models import Role, Tier, User
+from soporte.lib.errors import Conflict, InvalidInput
 
 pytestmark = pytest.mark.django_db
 
@@ -28,3 +28,13 @@ def test_free_names_and_addresses_make_an_account_and_no_address_is_no_conflict(
     second = accounts.create_user(acting_user=None, username="erin", email="")
     assert {first.email, second.email} == {""}
     assert User.objects.count() == 2
+
+
+def test_roles_and_tiers_are_read_whatever_the_case_and_unknown_ones_refused_by_name():
+    agent = accounts.create_user(acting_user=None, username="ana", role="Agent", tier="l2")
+    assert (agent.role, agent.tier) == (Role.AGENT, Tier.L2)
+    with pytest.raises(InvalidInput, match="Unknown tier 'L9'"):
+        accounts.create_user(acting_user=None, username="bo", role="agent", tier="L9")
+    with pytest.raises(InvalidInput, match="Unknown role 'boss'"):
+        accounts.create_user(acting_user=None, username="bo", role="boss")
+    assert not User.objects.filter(username="bo").exists()
