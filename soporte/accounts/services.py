@@ -132,15 +132,15 @@ def _choice(choices: Any, value: str, message: str) -> Any:
 def _check_role(role: str, tier: str) -> tuple[Role, str]:
     """The role and tier as stored; either unknown is refused by name ("l1" is L1)."""
     unknown_role = _("Unknown role %(value)r; use one of %(known)s.")
-    role = _choice(Role, role.strip().lower(), unknown_role)
-    if role == Role.AGENT and not tier:
+    checked: Role = _choice(Role, role.strip().lower(), unknown_role)
+    if checked == Role.AGENT and not tier:
         tier = Tier.L1
     if tier:
         unknown_tier = _("Unknown tier %(value)r; use one of %(known)s.")
         tier = _choice(Tier, tier.strip().upper(), unknown_tier)
-    if role == Role.REQUESTER and tier:
+    if checked == Role.REQUESTER and tier:
         raise InvalidInput(_("Requesters have no tier."))
-    return role, tier
+    return checked, tier
 
 
 def _taken(username: str, email: str) -> set[str]:
