@@ -223,6 +223,12 @@ if MAIL_UNKNOWN_SENDERS not in ("accept_all", "known_domains", "known_users"):
     raise EnvError("SOPORTE_MAIL_UNKNOWN_SENDERS must be accept_all, known_domains or known_users")
 MAIL_SENDER_LIMIT_PER_HOUR = envint("SOPORTE_MAIL_SENDER_LIMIT_PER_HOUR", 60, minimum=1)
 MAIL_INGEST_TOKEN = envstr("SOPORTE_MAIL_INGEST_TOKEN")
+# The authserv-ids of the mail servers whose Authentication-Results headers are believed
+# (ours, which remove such headers claiming to be them from what they receive). Empty:
+# senders are taken as the From says, as before.
+MAIL_TRUSTED_AUTHSERV_IDS = [
+    server.lower() for server in envlist("SOPORTE_MAIL_TRUSTED_AUTHSERV_IDS", [])
+]
 MAIL_DOMAIN = envstr("SOPORTE_MAIL_DOMAIN", "soporte.localhost")
 SITE_URL = envstr("SOPORTE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 

@@ -66,6 +66,16 @@ class ParsedAttachment:
 
 
 @dataclass(frozen=True)
+class AuthenticationResults:
+    server: str  # the authserv-id, lower case
+    results: tuple[tuple[str, str], ...]  # (method, result), lower case: ("dmarc", "fail")
+
+    def result(self, method: str) -> str:
+        """The first result reported for `method`, "" when there is none."""
+        return next((result for name, result in self.results if name == method), "")
+
+
+@dataclass(frozen=True)
 class ParsedMail:
     message_id: str  # without <>, "" if missing
     in_reply_to: str  # the first id, without <>
@@ -93,6 +103,9 @@ class ParsedMail:
     # The languages the sender's client declared (Content-Language, then
     # Accept-Language), as lower-case primary tags in order: ("es", "en").
     languages: tuple[str, ...] = ()
+    # Each Authentication-Results header (RFC 8601), topmost first: who checked, and the
+    # result of each method. Facts only: which server to believe is the caller's choice.
+    authentication: tuple[AuthenticationResults, ...] = ()
 
 
 class ParseError(ValueError):
@@ -217,6 +230,7 @@ def _parse(data: bytes) -> ParsedMail:
         bounce_action=_dsn_field(status, "action").lower() if is_bounce else "",
         bounced_recipients=_dsn_recipients(status) if is_bounce else (),
         languages=_languages(headers),
+        authentication=tuple(map(_authentication, headers.get_all("authentication-results"))),
     )
 
 
@@ -228,6 +242,24 @@ def _languages(headers: _Headers) -> tuple[str, ...]:
     said = ",".join(headers.get_all("content-language") + headers.get_all("accept-language"))
     tags = (_LANGUAGE_TAG.match(tag.strip().lower()) for tag in said.split(","))
     return _unique(tag.group() for tag in tags if tag)
+
+
+_COMMENT = re.compile(r"\([^()]*\)")
+_RESULT = re.compile(r"([a-z0-9-]+)(?:/\d+)?\s*=\s*([a-z]+)")
+
+
+def _authentication(value: str) -> AuthenticationResults:
+    """One Authentication-Results header: "mx.example; dkim=pass header.d=acme.example;
+    spf=fail (sender not allowed) smtp.mailfrom=..." -> its server and results."""
+    text = _clean(_unfold(value)).lower()
+    for _ in range(5):  # comments may nest; a few passes take them all
+        text = _COMMENT.sub(" ", text)
+    server, *resinfo = text.split(";")
+    results = [_RESULT.match(part.strip()) for part in resinfo]
+    return AuthenticationResults(
+        server=(server.split() or [""])[0],
+        results=tuple((found.group(1), found.group(2)) for found in results if found),
+    )
 
 
 class _Headers:

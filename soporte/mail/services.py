@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 # "[#1234]" anywhere in the subject, whatever the Re:/AW:/RV:/Fwd:/Enc: prefixes.
 TICKET_TOKEN = re.compile(r"\[#(\d{1,9})\]")
 AUTO_REPLY_TAG = "auto-reply"
+# A ticket opened by mail whose sender failed the trusted server's check (forged_sender).
+UNVERIFIED_TAG = "unverified-sender"
 MAX_ID = 500  # Message-IDs are short; a longer one is cut rather than refused
 
 
@@ -269,8 +271,9 @@ def retry(raw_id: int, *, acting_user: User) -> RawMessage:
 def _process(raw: RawMessage) -> tuple[Ticket | None, int | None]:
     """1. parse; 2. bounces go to the ticket they concern; 3. the sender's hourly
     limit; 4. thread to a ticket; 5. the sender becomes a user; 6. new ticket, reply,
-    or (for someone who may not see the ticket) an internal note. Returns the ticket
-    and the id of the message written on it."""
+    or (for someone who may not see the ticket, or whose address a trusted server says
+    was forged) an internal note. Returns the ticket and the id of the message written
+    on it."""
     from .parse import parse
 
     mail = parse(bytes(raw.raw))
@@ -282,6 +285,7 @@ def _process(raw: RawMessage) -> tuple[Ticket | None, int | None]:
     _check_rate(raw, mail)
     ticket = find_ticket(mail)
     sender = sender_user(mail)
+    forged = forged_sender(mail)
     files, dropped = _files(mail.attachments)
     text = _text(mail, dropped)
     if ticket is not None and ticket.status == Status.CLOSED:
@@ -300,7 +304,7 @@ def _process(raw: RawMessage) -> tuple[Ticket | None, int | None]:
                 body_html=mail.html,
                 channel=Channel.EMAIL,
                 team=mailbox.team if mailbox else None,
-                tags=[AUTO_REPLY_TAG] if mail.is_auto_reply else [],
+                tags=_tags(mail, forged),
                 watchers=_known_people(mail.cc),
                 files=files,
             )
@@ -308,7 +312,7 @@ def _process(raw: RawMessage) -> tuple[Ticket | None, int | None]:
         return ticket, ticket.first_message.pk
     # Every error here rolls back the message's own savepoint (_process_one).
     with tickets.covered_by_savepoint():
-        if policy.can_view(sender, ticket):
+        if not forged and policy.can_view(sender, ticket):
             message = tickets.reply(
                 ticket,
                 acting_user=sender,
@@ -318,9 +322,15 @@ def _process(raw: RawMessage) -> tuple[Ticket | None, int | None]:
                 files=files,
             )
         else:
-            intro = _("Email from %(address)s, who cannot see this ticket:") % {
-                "address": mail.from_address
-            }
+            if forged:
+                intro = _(
+                    "Email claiming to be from %(address)s that failed the sender check "
+                    "(%(reason)s): not taken as theirs."
+                ) % {"address": mail.from_address, "reason": forged}
+            else:
+                intro = _("Email from %(address)s, who cannot see this ticket:") % {
+                    "address": mail.from_address
+                }
             message = tickets.add_note(
                 ticket,
                 acting_user=accounts.system_user(),
@@ -440,6 +450,29 @@ def sender_user(mail: ParsedMail) -> User:
     if batch is not None:
         batch.staged_accounts[key] = user
     return user
+
+
+def _tags(mail: ParsedMail, forged: str) -> list[str]:
+    """A new ticket's tags: whether a robot sent it, whether its sender failed the check."""
+    tags = [AUTO_REPLY_TAG] if mail.is_auto_reply else []
+    return [*tags, UNVERIFIED_TAG] if forged else tags
+
+
+def forged_sender(mail: ParsedMail) -> str:
+    """Why the From is not to be believed ("dmarc=fail", "spf=fail"), as the topmost
+    Authentication-Results header of a trusted server says (SOPORTE_MAIL_TRUSTED_AUTHSERV_IDS);
+    "" when it passed, or when no trusted server says. A DKIM failure alone is not enough:
+    lists and forwarders break signatures of genuine mail."""
+    trusted = settings.MAIL_TRUSTED_AUTHSERV_IDS
+    checked = next((found for found in mail.authentication if found.server in trusted), None)
+    if checked is None:
+        return ""
+    dmarc, dkim, spf = (checked.result(method) for method in ("dmarc", "dkim", "spf"))
+    if dmarc == "fail":
+        return "dmarc=fail"
+    if dmarc == "pass" or "pass" in (dkim, spf):
+        return ""
+    return "spf=fail" if spf == "fail" else ""
 
 
 def language_of(mail: ParsedMail) -> str:
