@@ -277,7 +277,9 @@ def _process(raw: RawMessage) -> tuple[Ticket | None, int | None]:
     from .parse import parse
 
     mail = parse(bytes(raw.raw))
-    if hooks.claimed(mail):
+    forged = forged_sender(mail)
+    # Other areas act on a sender's word (a calendar reply takes a place): not a forger's.
+    if not forged and hooks.claimed(mail):
         return None, None
     if mail.is_bounce:
         ticket, note = _bounce(mail, accounts.system_user())
@@ -285,7 +287,6 @@ def _process(raw: RawMessage) -> tuple[Ticket | None, int | None]:
     _check_rate(raw, mail)
     ticket = find_ticket(mail)
     sender = sender_user(mail)
-    forged = forged_sender(mail)
     files, dropped = _files(mail.attachments)
     text = _text(mail, dropped)
     if ticket is not None and ticket.status == Status.CLOSED:

@@ -184,6 +184,20 @@ def test_a_reply_sent_by_someone_else_becomes_a_ticket(session, maria, marco, ca
     assert stored.ticket.requester == marco
 
 
+def test_a_reply_a_trusted_server_says_was_forged_takes_no_place(
+    session, maria, carol, committed, settings
+):
+    """Someone writing as Maria cannot decline her place: read by a person instead."""
+    settings.MAIL_TRUSTED_AUTHSERV_IDS = ["mx.soporte.example"]
+    invitation, reply_to = _invitation_and_reply_to(_invite(session, maria, carol, committed))
+    raw = _mime("google", _reply_ics(invitation, "DECLINED"), sender=maria.email, to=reply_to,
+                subject="Declined: VPN basics")  # fmt: skip
+    forged = b"Authentication-Results: mx.soporte.example; spf=fail; dmarc=fail\r\n" + raw
+    stored = _deliver(forged, committed)
+    assert Attendee.objects.get(user=maria).status == "invited"
+    assert list(stored.ticket.tags.values_list("name", flat=True)) == ["unverified-sender"]
+
+
 def test_a_reply_for_a_place_we_do_not_have_becomes_a_ticket(session, maria, carol, committed):
     invitation, reply_to = _invitation_and_reply_to(_invite(session, maria, carol, committed))
     reply = _reply_ics(invitation, "ACCEPTED").replace(
