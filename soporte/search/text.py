@@ -82,7 +82,7 @@ def words(text: str) -> list[str]:
 
 
 # How much of a text the language guess reads, and how clear the answer must be.
-GUESS_CHARS = 3000
+GUESS_CHARS = 1000
 GUESS_LEAST = 3
 
 
