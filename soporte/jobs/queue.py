@@ -37,7 +37,7 @@ from django.utils import timezone
 from soporte.lib.db import insert_row, insert_rows
 
 from . import registry
-from .models import Job, JobStatus
+from .models import Job, JobStatus, runs_sql
 
 log = logging.getLogger(__name__)
 
@@ -397,18 +397,18 @@ def run_due(limit: int = 50) -> int:
 # On SQLite, "+status" keeps the claim from walking the job_due index through every
 # queued row to find the few picked (it finds them by id). On PostgreSQL the pick is a
 # materialized CTE (an IN subquery with LIMIT may be run again, claiming more) that
-# skips rows another worker is claiming right now.
+# skips rows another worker is claiming right now. {runs}: models.runs_sql().
 BATCH_CLAIM_SQL = (
     "UPDATE jobs_job SET status = %s, attempts = attempts + 1, locked_until = %s "
     "WHERE +status = %s AND id IN (SELECT id FROM ("
     "SELECT id, SUM(runs) OVER (ORDER BY run_after, id) - runs AS before FROM ("
-    "SELECT id, run_after, CASE WHEN bundle THEN json_array_length(args) ELSE 1 END AS runs "
+    "SELECT id, run_after, {runs} AS runs "
     "FROM jobs_job WHERE status = %s{filters} ORDER BY run_after, id LIMIT %s)"
     ") WHERE before < %s) RETURNING id, name, args, attempts, bundle"
 )
 BATCH_CLAIM_SQL_POSTGRES = (
     "WITH picked AS MATERIALIZED (SELECT id, run_after, "
-    "CASE WHEN bundle THEN jsonb_array_length(args) ELSE 1 END AS runs "
+    "{runs} AS runs "
     "FROM jobs_job WHERE status = %s{filters} "
     "ORDER BY run_after, id LIMIT %s FOR UPDATE SKIP LOCKED), "
     "counted AS (SELECT id, SUM(runs) OVER (ORDER BY run_after, id) - runs AS before "
@@ -488,10 +488,10 @@ def _claim_batch(limit: int, due_only: bool, names: Sequence[str]) -> list[Job]:
         pick += list(names)
     pick.append(limit)
     if connection.vendor == "postgresql":
-        sql = BATCH_CLAIM_SQL_POSTGRES.format(filters=filters)
+        sql = BATCH_CLAIM_SQL_POSTGRES.format(filters=filters, runs=runs_sql(connection.vendor))
         params = [*pick, *claim, limit, JobStatus.QUEUED]
     else:
-        sql = BATCH_CLAIM_SQL.format(filters=filters)
+        sql = BATCH_CLAIM_SQL.format(filters=filters, runs=runs_sql(connection.vendor))
         params = [*claim, JobStatus.QUEUED, *pick, limit]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

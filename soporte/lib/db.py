@@ -47,11 +47,13 @@ def insert_rows(objs: Sequence[M]) -> list[M]:
     if not objs:
         return []
     model = type(objs[0])
-    alias = router.db_for_write(model, instance=objs[0])
-    connection = connections[alias]
     auto = model._meta.auto_field
     if auto is not None and any(obj.pk is not None for obj in objs):
         raise ValueError("insert_rows() writes new rows: their ids are the database's.")
+    if len(objs) == 1:
+        return [insert_row(objs[0])]  # the most frequent: without the chunking below
+    alias = router.db_for_write(model, instance=objs[0])
+    connection = connections[alias]
     prefix, row, returning, fields = _insert_statement(model, alias)
     if auto is not None and not (
         returning and connection.features.can_return_rows_from_bulk_insert

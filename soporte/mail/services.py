@@ -323,19 +323,10 @@ def _process(raw: RawMessage) -> tuple[Ticket | None, int | None]:
                 files=files,
             )
         else:
-            if forged:
-                intro = _(
-                    "Email claiming to be from %(address)s that failed the sender check "
-                    "(%(reason)s): not taken as theirs."
-                ) % {"address": mail.from_address, "reason": forged}
-            else:
-                intro = _("Email from %(address)s, who cannot see this ticket:") % {
-                    "address": mail.from_address
-                }
             message = tickets.add_note(
                 ticket,
                 acting_user=accounts.system_user(),
-                body=f"{intro}\n\n{text}",
+                body=f"{_why_a_note(mail, forged)}\n\n{text}",
                 channel=Channel.EMAIL,
                 files=files,
             )
@@ -451,6 +442,16 @@ def sender_user(mail: ParsedMail) -> User:
     if batch is not None:
         batch.staged_accounts[key] = user
     return user
+
+
+def _why_a_note(mail: ParsedMail, forged: str) -> str:
+    """The line that opens the internal note a mail becomes instead of a reply."""
+    if forged:
+        return _(
+            "Email claiming to be from %(address)s that failed the sender check "
+            "(%(reason)s): not taken as theirs."
+        ) % {"address": mail.from_address, "reason": forged}
+    return _("Email from %(address)s, who cannot see this ticket:") % {"address": mail.from_address}
 
 
 def _tags(mail: ParsedMail, forged: str) -> list[str]:

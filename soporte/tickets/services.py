@@ -187,10 +187,7 @@ class _Change:
             raise _conflict(ticket)
 
     def finish(self) -> None:
-        if len(self.events) == 1:
-            insert_row(self.events[0])  # most changes: one event, one cheap statement
-        else:
-            insert_rows(self.events)
+        insert_rows(self.events)
         ticket_id = self.ticket.pk
         kinds = [event.kind for event in self.events]
         actor_id = self.actor.pk if self.actor else None
